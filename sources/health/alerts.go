@@ -4,6 +4,7 @@ package health
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"time"
 
@@ -249,7 +250,7 @@ func shortID(id string) string {
 	return id
 }
 
-func inf() float64 { return 1e308 * 10 }
+func inf() float64 { return math.Inf(1) }
 
 // Percent formats a 0..1 fraction as a percentage with two decimals below 10 %.
 func Percent(f float64) string {
@@ -267,7 +268,7 @@ func Millis(d time.Duration) string {
 
 // Ratio formats a ratio like 8.0x; an infinite ratio reads "no stable errors".
 func Ratio(r float64) string {
-	if r > 1e300 {
+	if math.IsInf(r, 1) {
 		return "stable 0"
 	}
 	return fmt.Sprintf("%.1fx", r)
