@@ -9,7 +9,7 @@ import "time"
 // Config is the whole configuration. Its YAML keys are the snake_case names in
 // the struct tags; unknown keys are errors.
 type Config struct {
-	Refresh    time.Duration `yaml:"refresh"`  // default refresh interval of every source
+	Refresh    time.Duration `yaml:"refresh"` // default refresh interval of every source
 	ReadOnly   bool          `yaml:"read_only"`
 	Thresholds Thresholds    `yaml:"thresholds"`
 	Kubernetes Kubernetes    `yaml:"kubernetes"`
