@@ -18,6 +18,11 @@ type Config struct {
 	KFP        KFP           `yaml:"kfp"`
 	UI         UI            `yaml:"ui"`
 	LogFile    string        `yaml:"log_file"`
+
+	// prov records where each setting came from (Load fills it; nil for
+	// Default()), so Validate can point at file:line and `mltop config check`
+	// can print origins.
+	prov *provenance
 }
 
 // Thresholds are the alert rules' limits.
