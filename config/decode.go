@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -222,7 +223,7 @@ func (d *fileDecoder) expandHome(key, value string) string {
 		return value
 	}
 	if rest, ok := strings.CutPrefix(value, "~/"); ok {
-		return d.home + "/" + rest
+		return filepath.Join(d.home, rest)
 	}
 	return value
 }

@@ -107,11 +107,7 @@ func Load(opts LoadOptions) (Config, error) {
 	applyEnv(&cfg, env, prov.origins)
 	applyFlags(&cfg, opts.Flags, prov.origins)
 
-	var invalid Problems
-	if err := cfg.Validate(); err != nil {
-		errors.As(err, &invalid)
-	}
-	problems = append(problems, invalid...)
+	problems = append(problems, cfg.problems()...)
 	return cfg, problems.sorted().err()
 }
 

@@ -85,7 +85,7 @@ func (c Config) Settings() []Setting {
 	v := reflect.ValueOf(c)
 	var out []Setting
 	for _, s := range settingsOf(configType()) {
-		out = append(out, Setting{Key: s.key, Value: formatValue(v.FieldByIndex(s.index)), Origin: c.Origin(s.key)})
+		out = append(out, Setting{Key: s.key, Value: formatValue(v.FieldByIndex(s.index)), Origin: c.originOf(s.key).String()})
 	}
 	return out
 }

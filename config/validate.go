@@ -27,6 +27,10 @@ func Profiles() []string {
 // came from the config file, or names the flag or environment variable that
 // set it.
 func (c Config) Validate() error {
+	return c.problems().err()
+}
+
+func (c Config) problems() Problems {
 	v := validator{c: c}
 	v.refresh()
 	v.thresholds()
@@ -34,7 +38,7 @@ func (c Config) Validate() error {
 	v.prometheus()
 	v.mlflow()
 	v.kfp()
-	return v.problems.sorted().err()
+	return v.problems.sorted()
 }
 
 type validator struct {
