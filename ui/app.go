@@ -1,0 +1,167 @@
+// Package ui is mltop's dashboard: a bubbletea model that receives source
+// updates, keeps them on a sources.Board, and draws the six panes of
+// package panes in a layout that fits the terminal.
+//
+// The model performs no I/O. Updates arrive through one command that reads
+// the poller's channel and is re-armed after each message; a tick ages what
+// is on screen; the only outward call, a refresh request, runs in a command.
+package ui
+
+import (
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/mltop/mltop/config"
+	"github.com/mltop/mltop/sources"
+	"github.com/mltop/mltop/sources/health"
+	"github.com/mltop/mltop/ui/panes"
+	"github.com/mltop/mltop/ui/theme"
+)
+
+// Options configure the dashboard.
+type Options struct {
+	// Updates is the poller's channel. When it closes the dashboard keeps
+	// the last data and stops listening.
+	Updates <-chan sources.Update
+	// Initial are the sources' statuses before any update, so unconfigured
+	// sources show as "off" from the first frame.
+	Initial    []sources.SourceStatus
+	Thresholds config.Thresholds
+	Theme      theme.Theme
+	// Now is the clock; the demo runs on simulated time. Nil means time.Now.
+	Now func() time.Time
+	// Tick is how often ages are redrawn (default 1s). It never fetches.
+	Tick     time.Duration
+	ReadOnly bool
+	// Context and Namespace label the status line until the Kubernetes
+	// source reports its own.
+	Context   string
+	Namespace string
+	// Refresh asks the poller for an immediate fetch of one source; nil
+	// disables the "r" key.
+	Refresh func(sources.SourceID)
+	Version string
+}
+
+// Model is the root bubbletea model. It has one owner, the bubbletea
+// program: copies share the board, so an old copy must not be updated.
+type Model struct {
+	opts  Options
+	kit   drawKit
+	keys  KeyMap
+	theme *theme.Theme
+	frame frameStyle
+
+	board *sources.Board
+	// Computed once per update or tick, not per View.
+	now     time.Time
+	snap    sources.Snapshot
+	alerts  []health.Alert
+	visible []sources.ServiceRow // the Serving list after the filter
+
+	width, height int
+	layout        Layout
+
+	focus    panes.ID
+	zoomed   bool
+	helpOpen bool
+	filter   filterEditor
+	// cursors holds each pane's list cursor, indexed by ID.
+	cursors [paneCount + 1]int
+	// selected is the service under the Serving cursor. The selection
+	// follows the service, not the row, when updates reorder the list.
+	selected sources.ServiceKey
+
+	updatesClosed bool
+	// notice is a short-lived footer message, e.g. after "r".
+	notice      string
+	noticeUntil time.Time
+}
+
+// New builds the dashboard with the real panes.
+func New(o Options) Model { return newModel(o, paneKit()) }
+
+func newModel(o Options, kit drawKit) Model {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Tick <= 0 {
+		o.Tick = time.Second
+	}
+	th := o.Theme
+	m := Model{
+		opts:  o,
+		kit:   kit,
+		keys:  DefaultKeyMap(o.Refresh != nil),
+		theme: &th,
+		frame: newFrameStyle(&th),
+		board: sources.NewBoard(o.Initial),
+		focus: panes.Serving,
+	}
+	m.recompute()
+	return m
+}
+
+// Init starts the update pump and the aging tick.
+func (m Model) Init() tea.Cmd {
+	return tea.Batch(waitForUpdates(m.opts.Updates), tick(m.opts.Tick))
+}
+
+// Update routes a message to its handler.
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.layout = ComputeLayout(m.width, m.height, len(m.alerts))
+		return m, nil
+	case updatesMsg:
+		for _, u := range msg {
+			m.board.Apply(u)
+		}
+		m.recompute()
+		return m, waitForUpdates(m.opts.Updates)
+	case updatesClosedMsg:
+		m.updatesClosed = true
+		return m, nil
+	case tickMsg:
+		m.recompute()
+		return m, tick(m.opts.Tick)
+	case refreshedMsg:
+		m.notice = "refresh requested: " + joinIDs(msg.sources)
+		m.noticeUntil = m.now.Add(3 * time.Second)
+		return m, nil
+	case tea.KeyMsg:
+		return m.handleKey(msg)
+	}
+	return m, nil
+}
+
+// View draws the frame from the cached snapshot; it does no I/O and
+// computes no snapshot.
+func (m Model) View() string {
+	if m.width <= 0 || m.height <= 0 {
+		return ""
+	}
+	switch m.layout.Mode {
+	case LayoutTooSmall:
+		return tooSmall(m.width, m.height, m.theme.Glyphs.Ellipsis)
+	case LayoutCompact:
+		return m.viewCompact()
+	}
+	return m.viewFull()
+}
+
+// recompute reads the clock, composes the snapshot and its alerts, and
+// re-applies the filter and the selection. It runs once per update batch
+// and once per tick.
+func (m *Model) recompute() {
+	m.now = m.opts.Now()
+	m.snap = m.board.Snapshot(m.now)
+	m.alerts = health.Evaluate(m.snap, m.opts.Thresholds)
+	m.layout = ComputeLayout(m.width, m.height, len(m.alerts))
+	if m.notice != "" && !m.now.Before(m.noticeUntil) {
+		m.notice = ""
+	}
+	m.refilter()
+}

@@ -1,0 +1,166 @@
+package ui
+
+import (
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/mltop/mltop/sources"
+	"github.com/mltop/mltop/ui/panes"
+)
+
+// handleKey turns a key into a state change. The filter editor gets every
+// key while it is open (so "q" can be typed), and the help overlay swallows
+// everything but closing and quitting.
+func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+	if msg.Type == tea.KeyCtrlC {
+		return m, tea.Quit
+	}
+	if m.filter.editing {
+		var res filterResult
+		m.filter, res = m.filter.handle(msg)
+		if res == filterChanged || res == filterCleared {
+			m.refilter()
+		}
+		return m, nil
+	}
+	km := m.keys
+	if m.helpOpen {
+		switch {
+		case key.Matches(msg, km.Quit):
+			return m, tea.Quit
+		case key.Matches(msg, km.Back, km.Help):
+			m.helpOpen = false
+		}
+		return m, nil
+	}
+	switch {
+	case key.Matches(msg, km.Quit):
+		return m, tea.Quit
+	case key.Matches(msg, km.Help):
+		m.helpOpen = true
+	case key.Matches(msg, km.Back):
+		m.back()
+	case key.Matches(msg, km.Next):
+		m.focus = m.focus%paneCount + 1
+	case key.Matches(msg, km.Prev):
+		m.focus = (m.focus+paneCount-2)%paneCount + 1
+	case key.Matches(msg, km.Focus):
+		m.focus = panes.ID(msg.String()[0] - '0')
+	case key.Matches(msg, km.Zoom):
+		m.zoomed = !m.zoomed
+	case key.Matches(msg, km.Down):
+		m.setCursor(m.focus, m.cursors[m.focus]+1)
+	case key.Matches(msg, km.Up):
+		m.setCursor(m.focus, m.cursors[m.focus]-1)
+	case key.Matches(msg, km.Top):
+		m.setCursor(m.focus, 0)
+	case key.Matches(msg, km.Bottom):
+		m.setCursor(m.focus, m.rows(m.focus)-1)
+	case key.Matches(msg, km.Filter):
+		// The filter narrows the Serving list, so that is where the user
+		// looks while typing.
+		m.focus = panes.Serving
+		m.filter = m.filter.open()
+	case key.Matches(msg, km.Refresh):
+		return m, requestRefresh(m.opts.Refresh, configuredSources(m.snap))
+	}
+	return m, nil
+}
+
+// back closes the innermost thing open: the help overlay, then the filter,
+// then the zoom.
+func (m *Model) back() {
+	switch {
+	case m.helpOpen:
+		m.helpOpen = false
+	case m.filter.Active():
+		m.filter = m.filter.clear()
+		m.refilter()
+	case m.zoomed:
+		m.zoomed = false
+	}
+}
+
+// rows is how many selectable rows a pane has now.
+func (m *Model) rows(id panes.ID) int {
+	if id == panes.Serving {
+		return len(m.visible)
+	}
+	p := m.kit.pane(id)
+	if p == nil {
+		return 0
+	}
+	return p.Rows(m.input(id))
+}
+
+// setCursor moves a pane's cursor, bounded by its rows. On the Serving pane
+// the cursor also selects the service the Canary pane follows.
+func (m *Model) setCursor(id panes.ID, i int) {
+	n := m.rows(id)
+	i = min(i, n-1)
+	i = max(i, 0)
+	m.cursors[id] = i
+	if id == panes.Serving {
+		m.selected = sources.ServiceKey{}
+		if n > 0 {
+			m.selected = m.visible[i].Key()
+		}
+	}
+}
+
+// refilter recomputes the Serving list and keeps the selection on the same
+// service when it is still listed; otherwise the cursor stays at its row.
+// Other panes' cursors are bounded again because their lists may shrink.
+func (m *Model) refilter() {
+	m.visible = m.kit.visibleServices(m.snap, m.filter.Value())
+	cursor := m.cursors[panes.Serving]
+	for i, r := range m.visible {
+		if r.Key() == m.selected {
+			cursor = i
+			break
+		}
+	}
+	m.setCursor(panes.Serving, cursor)
+	for _, id := range panes.IDs() {
+		if id != panes.Serving {
+			m.setCursor(id, m.cursors[id])
+		}
+	}
+}
+
+// configuredSources are the sources a refresh can reach.
+func configuredSources(s sources.Snapshot) []sources.SourceID {
+	var out []sources.SourceID
+	for _, st := range s.Sources {
+		if st.Configured {
+			out = append(out, st.ID)
+		}
+	}
+	return out
+}
+
+func joinIDs(ids []sources.SourceID) string {
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = string(id)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// input is what a pane receives to draw itself.
+func (m *Model) input(id panes.ID) panes.Input {
+	return panes.Input{
+		Snap:       m.snap,
+		Alerts:     m.alerts,
+		Thresholds: m.opts.Thresholds,
+		Theme:      m.theme,
+		Now:        m.now,
+		Focused:    id == m.focus,
+		Zoomed:     m.zoomed && id == m.focus,
+		Selected:   m.selected,
+		Cursor:     m.cursors[id],
+		Filter:     m.filter.Value(),
+	}
+}
