@@ -247,27 +247,36 @@ type serviceSample struct {
 	revs     []revisionSample
 }
 
-// sample computes the figures at t. Load and quality wander smoothly and
-// independently, each from its own noise stream.
-func (s *service) sample(t time.Time) serviceSample {
+// revisionSamples computes each routed revision's figures at t. Load and
+// quality wander smoothly and independently, each from its own noise stream.
+func (s *service) revisionSamples(t time.Time) []revisionSample {
 	load := s.rps * (1 + 0.06*wander(s.loadKey, t))
-	var out serviceSample
-	lat := make([]latency, 0, 3)
-	var errSum float64
-	for _, sh := range s.sharesAt(t) {
+	shares := s.sharesAt(t)
+	out := make([]revisionSample, 0, len(shares))
+	for _, sh := range shares {
 		rev := s.revision(sh.revision)
 		if rev == nil {
 			continue
 		}
 		f := rev.quality.at(t)
-		rs := revisionSample{
+		out = append(out, revisionSample{
 			revision: rev.number,
 			rps:      load * sh.share,
 			errRate:  f.errRate * (1 + 0.12*wander(rev.key^1, t)),
 			p50:      time.Duration(float64(f.p50) * (1 + 0.04*wander(rev.key^2, t))),
 			p99:      time.Duration(float64(f.p99) * (1 + 0.07*wander(rev.key^3, t))),
-		}
-		out.revs = append(out.revs, rs)
+		})
+	}
+	return out
+}
+
+// sample computes the service's figures at t: its revisions' figures and
+// their traffic-weighted blend.
+func (s *service) sample(t time.Time) serviceSample {
+	out := serviceSample{revs: s.revisionSamples(t)}
+	lat := make([]latency, 0, len(out.revs))
+	var errSum float64
+	for _, rs := range out.revs {
 		if rs.rps > 0 {
 			out.rps += rs.rps
 			errSum += rs.rps * rs.errRate

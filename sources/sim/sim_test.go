@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"math"
 	"reflect"
 	"strings"
 	"sync"
@@ -217,6 +218,16 @@ func TestChartsMoveALittleEachMinute(t *testing.T) {
 	// The chart slid by one point: the old second point is the new first.
 	if len(b.RPSTrend) != trendPoints || !b.RPSTrend[0].T.Equal(a.RPSTrend[1].T) || b.RPSTrend[0].V != a.RPSTrend[1].V {
 		t.Errorf("trend did not slide by one minute")
+	}
+	// Smooth, not white noise: second to second the figures barely move.
+	prev := after.Services[k]
+	for range 10 {
+		p.Advance(time.Second)
+		cur := fetchAll(t, p).met.Services[k]
+		if rel := math.Abs(cur.RPS-prev.RPS) / prev.RPS; rel > 0.005 {
+			t.Fatalf("RPS jumped %.2f%% in one second", 100*rel)
+		}
+		prev = cur
 	}
 	if before.GPUs[0].Util == after.GPUs[0].Util {
 		t.Error("GPU utilisation did not move")
