@@ -29,12 +29,13 @@ type Options struct {
 	Seed int64
 	// Start is the simulated time at start; zero means 2026-03-04 09:00 UTC.
 	Start time.Time
-	// Speed is simulated seconds per real second when Wall is set; zero means 1.
+	// Speed is simulated seconds per real second. Zero stops the clock:
+	// simulated time then moves only by Advance, which is what tests, one-shot
+	// snapshots and golden files want; the live demo passes 1 or more.
 	Speed float64
-	// Wall is the real clock simulated time follows:
+	// Wall is the real clock a running simulation follows (nil: time.Now):
 	// now = Start + Speed x (Wall() - Wall() at New) + everything passed to
-	// Advance. Nil stops simulated time between Advance calls, which is what
-	// tests and golden files want; the live demo passes time.Now.
+	// Advance.
 	Wall func() time.Time
 }
 
@@ -75,11 +76,11 @@ func New(o Options) (*Platform, error) {
 	if o.Start.IsZero() {
 		o.Start = DefaultStart()
 	}
-	if o.Speed == 0 {
-		o.Speed = 1
-	}
 	if o.Speed < 0 {
 		return nil, fmt.Errorf("speed %g: simulated time cannot run backwards", o.Speed)
+	}
+	if o.Wall == nil {
+		o.Wall = time.Now
 	}
 	h := hasher{seed: uint64(o.Seed)}
 	w, err := build(o.Scenario, h, o.Start)
@@ -87,7 +88,7 @@ func New(o Options) (*Platform, error) {
 		return nil, err
 	}
 	p := &Platform{scenario: o.Scenario, start: o.Start, speed: o.Speed, wall: o.Wall, w: w, rvKey: h.key("rv")}
-	if p.wall != nil {
+	if p.speed > 0 {
 		p.wallStart = p.wall()
 	}
 	// Services were last written at different times before the start.
@@ -113,7 +114,7 @@ func (p *Platform) Now() time.Time {
 
 func (p *Platform) nowLocked() time.Time {
 	t := p.start.Add(p.advanced)
-	if p.wall != nil {
+	if p.speed > 0 {
 		t = t.Add(time.Duration(float64(p.wall().Sub(p.wallStart)) * p.speed))
 	}
 	return t

@@ -197,6 +197,13 @@ func TestWallClockDrivesSimulatedTimeAtSpeed(t *testing.T) {
 	if got, want := p.Now(), DefaultStart().Add(90*time.Second); !got.Equal(want) {
 		t.Fatalf("after Advance: %v, want %v", got, want)
 	}
+	frozen := newPlatform(t, Options{Wall: now})
+	mu.Lock()
+	wall = wall.Add(time.Hour)
+	mu.Unlock()
+	if !frozen.Now().Equal(DefaultStart()) {
+		t.Errorf("speed 0 moved with the wall clock: %v", frozen.Now())
+	}
 	if _, err := New(Options{Speed: -1}); err == nil {
 		t.Error("negative speed accepted")
 	}
