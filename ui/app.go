@@ -66,6 +66,8 @@ type Model struct {
 	focus    panes.ID
 	zoomed   bool
 	helpOpen bool
+	// helpScroll is the help's first line on terminals too short for it.
+	helpScroll int
 	filter   filterEditor
 	// cursors holds each pane's list cursor, indexed by ID.
 	cursors [paneCount + 1]int
@@ -158,6 +160,14 @@ func (m Model) View() string {
 func (m *Model) recompute() {
 	m.now = m.opts.Now()
 	m.snap = m.board.Snapshot(m.now)
+	if !m.snap.Source(sources.SourceKube).HasData() {
+		// Until the cluster answers, the configured labels stand in for
+		// its own, so the panes and the status line agree on the scope.
+		m.snap.Context = m.opts.Context
+		if m.opts.Namespace != "" {
+			m.snap.Namespaces = []string{m.opts.Namespace}
+		}
+	}
 	m.alerts = health.Evaluate(m.snap, m.opts.Thresholds)
 	m.layout = ComputeLayout(m.width, m.height, len(m.alerts))
 	if m.notice != "" && !m.now.Before(m.noticeUntil) {

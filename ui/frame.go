@@ -99,12 +99,26 @@ func (f frameStyle) rule(e edges, title string, w int) string {
 	return e.style.Render(e.horizontal) + e.open + t + e.close + e.style.Render(strings.Repeat(e.horizontal, rest))
 }
 
-// blockLines fits s into exactly w x h cells and returns the lines.
+// blockLines fits s into exactly w x h cells and returns the lines. Panes
+// already draw to size, so a line is measured once and only refitted when
+// it is off.
 func blockLines(s string, w, h int, ellipsis string) []string {
 	if w <= 0 || h <= 0 {
 		return nil
 	}
-	return strings.Split(text.Block(s, w, h, ellipsis), "\n")
+	lines := strings.SplitN(s, "\n", h+1)
+	if len(lines) > h {
+		lines = lines[:h]
+	}
+	for i, l := range lines {
+		if text.Width(l) != w {
+			lines[i] = text.Fit(l, w, ellipsis)
+		}
+	}
+	for len(lines) < h {
+		lines = append(lines, strings.Repeat(" ", w))
+	}
+	return lines
 }
 
 // placed is a block of lines at a rectangle of the screen.
@@ -114,9 +128,10 @@ type placed struct {
 }
 
 // compose joins placed blocks into the w x h frame. Blocks are expected to
-// tile the screen (the layout guarantees it); any cell no block covers is a
-// space, and any line a block lacks is blank, so a mistake shows as a gap
-// rather than a shifted screen.
+// tile the screen (the layout guarantees it) with lines exactly as wide as
+// their rectangles (box, blockLines and packBar guarantee that); any cell no
+// block covers is a space, and any line a block lacks is blank, so a mistake
+// shows as a gap rather than a shifted screen.
 func compose(w, h int, blocks []placed) string {
 	var b strings.Builder
 	b.Grow(w * h * 2)
@@ -133,14 +148,11 @@ func compose(w, h int, blocks []placed) string {
 				x = next
 				continue
 			}
-			line := ""
 			if i := y - blk.at.Y; i < len(blk.lines) {
-				line = blk.lines[i]
+				b.WriteString(blk.lines[i])
+			} else {
+				b.WriteString(strings.Repeat(" ", blk.at.W))
 			}
-			if text.Width(line) != blk.at.W {
-				line = text.Fit(line, blk.at.W, "")
-			}
-			b.WriteString(line)
 			x += blk.at.W
 		}
 	}

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 	"time"
 
@@ -140,5 +141,26 @@ func TestKeysStayResponsiveWhileUpdatesStream(t *testing.T) {
 	}
 	if got := final.snap.Source(sources.SourceProm).Seq; got < 1 {
 		t.Errorf("no update applied (prom seq %d)", got)
+	}
+}
+
+// TestGoldenStartup is the first screen, before any source has answered:
+// every pane must say it is waiting rather than draw zeros.
+func TestGoldenStartup(t *testing.T) {
+	for _, size := range [][2]int{{80, 24}, {120, 40}} {
+		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
+			ch := make(chan sources.Update)
+			tm := teatest.NewTestModel(t, newModel(fixtureOptions(ch, plainTheme()), testKit()),
+				teatest.WithInitialTermSize(size[0], size[1]))
+			teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
+				return bytes.Contains(b, []byte("kfp wait"))
+			}, teatest.WithDuration(waitFor), teatest.WithCheckInterval(waitTick))
+			if err := tm.Quit(); err != nil {
+				t.Fatal(err)
+			}
+			view := tm.FinalModel(t, teatest.WithFinalTimeout(waitFor)).View()
+			checkFrame(t, view, size[0], size[1])
+			golden.RequireEqual(t, []byte(view))
+		})
 	}
 }

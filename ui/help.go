@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -20,21 +21,47 @@ type helpInput struct {
 	Snap    sources.Snapshot
 	Now     time.Time
 	Version string
+	// Scroll is the first content line shown; small terminals scroll the
+	// help with the list keys.
+	Scroll int
 }
 
 // helpColumnsMin is the inside width from which keys and signs sit side by
 // side; below it they stack and the bottom is cut by the height.
 const helpColumnsMin = 76
 
-// helpView draws the help overlay: every key by group, what the glyphs and
-// words mean, and each source's state in full (its interval and its last
-// error, which the status line has no room for).
+// helpView draws the help overlay in a w x h box: every key by group, what
+// the glyphs and words mean, and each source's state in full (its interval
+// and its last error, which the status line has no room for).
 func helpView(t *theme.Theme, f frameStyle, in helpInput, w, h int) []string {
+	body := helpBody(t, in, w-2)
+	rows := h - 2
+	scroll := clampScroll(in.Scroll, len(body), rows)
+	// Most useful first: the title is cut from the end on small terminals.
 	title := "? HELP  esc to close"
-	if in.Version != "" {
-		title = "? HELP  mltop " + clean.Text(in.Version) + "  esc to close"
+	if len(body) > rows {
+		title += fmt.Sprintf("  j/k scroll %d-%d of %d", scroll+1, min(scroll+rows, len(body)), len(body))
 	}
-	inner := w - 2
+	if in.Version != "" {
+		title += "  mltop " + clean.Text(in.Version)
+	}
+	return f.box(title, strings.Join(body[scroll:], "\n"), w, h, true)
+}
+
+// clampScroll bounds a scroll offset so the last page is full.
+func clampScroll(scroll, lines, rows int) int {
+	return max(0, min(scroll, lines-rows))
+}
+
+// helpLineCount is how many content lines the help has at width w, so the
+// model can bound its scroll offset.
+func helpLineCount(t *theme.Theme, in helpInput, w int) int {
+	return len(helpBody(t, in, w-2))
+}
+
+// helpBody lays the help out in two columns when the box is wide enough,
+// otherwise in one.
+func helpBody(t *theme.Theme, in helpInput, inner int) []string {
 	keys := helpKeys(t, in.Keys)
 	var body []string
 	if inner >= helpColumnsMin {
@@ -57,7 +84,7 @@ func helpView(t *theme.Theme, f frameStyle, in helpInput, w, h int) []string {
 		signs := append(append(helpSigns(t), ""), helpSources(t, in.Snap, in.Now, inner)...)
 		body = append(append(keys, ""), signs...)
 	}
-	return f.box(title, strings.Join(body, "\n"), w, h, true)
+	return body
 }
 
 func helpKeys(t *theme.Theme, km KeyMap) []string {

@@ -529,3 +529,38 @@ func lastLine(s string) string {
 	lines := strings.Split(s, "\n")
 	return lines[len(lines)-1]
 }
+
+func TestHelpScrollsOnSmallTerminals(t *testing.T) {
+	m := loaded(t, plainTheme(), 61, 20)
+	m, _ = press(m, "?")
+	top := m.View()
+	if !strings.Contains(top, "Panes") || strings.Contains(top, "refused") {
+		t.Fatalf("top of the help:\n%s", top)
+	}
+	if !strings.Contains(top, "j/k scroll 1-16 of") {
+		t.Errorf("help title does not say it scrolls:\n%s", top)
+	}
+	m, _ = press(m, "G")
+	bottom := m.View()
+	if !strings.Contains(bottom, "refused") || strings.Contains(bottom, " Panes ") {
+		t.Errorf("bottom of the help:\n%s", bottom)
+	}
+	end := m.helpScroll
+	m, _ = press(m, "j")
+	if m.helpScroll != end {
+		t.Errorf("j past the end scrolled to %d, want %d", m.helpScroll, end)
+	}
+	m, _ = press(m, "k")
+	if m.helpScroll != end-1 {
+		t.Errorf("k scrolled to %d, want %d", m.helpScroll, end-1)
+	}
+	m, _ = press(m, "g")
+	if m.helpScroll != 0 {
+		t.Errorf("g scrolled to %d, want 0", m.helpScroll)
+	}
+	// Reopening starts at the top again.
+	m, _ = press(m, "G", "esc", "?")
+	if m.helpScroll != 0 {
+		t.Errorf("reopened help at line %d", m.helpScroll)
+	}
+}

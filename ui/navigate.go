@@ -32,6 +32,14 @@ func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 			return m, tea.Quit
 		case key.Matches(msg, km.Back, km.Help):
 			m.helpOpen = false
+		case key.Matches(msg, km.Down):
+			m.scrollHelp(m.helpScroll + 1)
+		case key.Matches(msg, km.Up):
+			m.scrollHelp(m.helpScroll - 1)
+		case key.Matches(msg, km.Top):
+			m.scrollHelp(0)
+		case key.Matches(msg, km.Bottom):
+			m.scrollHelp(1 << 30)
 		}
 		return m, nil
 	}
@@ -39,7 +47,7 @@ func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, km.Quit):
 		return m, tea.Quit
 	case key.Matches(msg, km.Help):
-		m.helpOpen = true
+		m.helpOpen, m.helpScroll = true, 0
 	case key.Matches(msg, km.Back):
 		m.back()
 	case key.Matches(msg, km.Next):
@@ -81,6 +89,18 @@ func (m *Model) back() {
 	case m.zoomed:
 		m.zoomed = false
 	}
+}
+
+// scrollHelp moves the help to a first line, bounded by its length at the
+// current size.
+func (m *Model) scrollHelp(to int) {
+	body := m.layout.Body
+	lines := helpLineCount(m.theme, m.helpInput(), body.W)
+	m.helpScroll = clampScroll(to, lines, body.H-2)
+}
+
+func (m *Model) helpInput() helpInput {
+	return helpInput{Keys: m.keys, Snap: m.snap, Now: m.now, Version: m.opts.Version, Scroll: m.helpScroll}
 }
 
 // rows is how many selectable rows a pane has now.

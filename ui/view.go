@@ -66,9 +66,7 @@ func (m Model) overlay() (placed, bool) {
 	body := m.layout.Body
 	switch {
 	case m.helpOpen:
-		return placed{body, helpView(m.theme, m.frame, helpInput{
-			Keys: m.keys, Snap: m.snap, Now: m.now, Version: m.opts.Version,
-		}, body.W, body.H)}, true
+		return placed{body, helpView(m.theme, m.frame, m.helpInput(), body.W, body.H)}, true
 	case m.zoomed:
 		return placed{body, m.paneBox(m.focus, body)}, true
 	}
