@@ -68,7 +68,7 @@ type Model struct {
 	helpOpen bool
 	// helpScroll is the help's first line on terminals too short for it.
 	helpScroll int
-	filter   filterEditor
+	filter     filterEditor
 	// cursors holds each pane's list cursor, indexed by ID.
 	cursors [paneCount + 1]int
 	// selected is the service under the Serving cursor. The selection
