@@ -10,7 +10,9 @@ import (
 	"github.com/mltop/mltop/sources"
 )
 
-var fraudKey = sources.ServiceKey{Namespace: demoNamespace, Name: "fraud-detector"}
+func fraudKey() sources.ServiceKey {
+	return sources.ServiceKey{Namespace: demoNamespace, Name: "fraud-detector"}
+}
 
 func intp(v int) *int { return &v }
 
@@ -35,7 +37,7 @@ func resourceVersion(t testing.TB, s sources.Service) int64 {
 func TestRollbackEndsTheRegressionWithinSeconds(t *testing.T) {
 	p := newPlatform(t, Options{Seed: 1})
 	p.Advance(5 * time.Minute)
-	if row, _ := snapshot(t, p).Row(fraudKey); row.Metrics.ErrorRate < 0.01 {
+	if row, _ := snapshot(t, p).Row(fraudKey()); row.Metrics.ErrorRate < 0.01 {
 		t.Fatalf("no regression to roll back: service errors %.4f", row.Metrics.ErrorRate)
 	}
 	if err := p.SetCanaryPercent(demoNamespace, "fraud-detector", intp(0)); err != nil {
@@ -55,7 +57,7 @@ func TestRollbackEndsTheRegressionWithinSeconds(t *testing.T) {
 
 	p.Advance(10 * time.Second)
 	s := snapshot(t, p)
-	row, _ := s.Row(fraudKey)
+	row, _ := s.Row(fraudKey())
 	within(t, "service errors 10 s after rollback", row.Metrics.ErrorRate, 0.004, 0.006)
 	within(t, "service p99 10 s after rollback (ms)", ms(row.Metrics.P99), 150, 220)
 	within(t, "service RPS", row.Metrics.RPS, 85, 115)
@@ -69,7 +71,7 @@ func TestRollbackEndsTheRegressionWithinSeconds(t *testing.T) {
 		t.Errorf("canary still gets %.2f req/s", canary.RPS)
 	}
 	// The chart shows the rollback: errors were high a few minutes ago.
-	trend := m.Services[fraudKey].ErrTrend
+	trend := m.Services[fraudKey()].ErrTrend
 	if trend[len(trend)-2].V < 0.01 {
 		t.Errorf("error trend forgot the regression: %.4f a minute ago", trend[len(trend)-2].V)
 	}
@@ -93,7 +95,7 @@ func TestPromoteMakesTheCanaryTheService(t *testing.T) {
 		t.Errorf("traffic %v", svc.Traffic)
 	}
 	p.Advance(10 * time.Second)
-	row, _ := snapshot(t, p).Row(fraudKey)
+	row, _ := snapshot(t, p).Row(fraudKey())
 	// The promoted revision had regressed: the service is now as bad as it.
 	within(t, "service errors after promoting a bad canary", row.Metrics.ErrorRate, 0.034, 0.046)
 	within(t, "service p99 after promoting a bad canary (ms)", ms(row.Metrics.P99), 600, 800)
@@ -108,7 +110,7 @@ func TestPromoteMakesTheCanaryTheService(t *testing.T) {
 		t.Errorf("after rolling back the rollout: stable %s canary %s", svc.StableRevision, svc.CanaryRevision)
 	}
 	p.Advance(10 * time.Second)
-	row, _ = snapshot(t, p).Row(fraudKey)
+	row, _ = snapshot(t, p).Row(fraudKey())
 	within(t, "service errors after rolling back the rollout", row.Metrics.ErrorRate, 0.004, 0.006)
 }
 

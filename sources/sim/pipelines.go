@@ -19,7 +19,6 @@ const (
 	stepPreprocess
 	stepTrain
 	stepRegister
-	stepCount
 )
 
 func failureMessage(step int, partition time.Time) string {

@@ -14,7 +14,7 @@ import (
 
 // The scenario facts are checked over several seeds: the seed varies names
 // and noise, never the story.
-var testSeeds = []int64{1, 2, 3, 42, 1234}
+func testSeeds() []int64 { return []int64{1, 2, 3, 42, 1234} }
 
 // snapshot composes every source at the platform's current time.
 func snapshot(t testing.TB, p *Platform) sources.Snapshot {
@@ -56,7 +56,7 @@ func within(t testing.TB, what string, got, lo, hi float64) {
 }
 
 func TestIncidentCanaryRegressesAfterAFewMinutes(t *testing.T) {
-	for _, seed := range testSeeds {
+	for _, seed := range testSeeds() {
 		p := newPlatform(t, Options{Seed: seed})
 		start := snapshot(t, p)
 		c := fraudCanary(t, start)
@@ -95,7 +95,7 @@ func TestIncidentCanaryRegressesAfterAFewMinutes(t *testing.T) {
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 func TestIncidentPipelinesTrainingRegistryAndInfra(t *testing.T) {
-	for _, seed := range testSeeds {
+	for _, seed := range testSeeds() {
 		// The facts hold at the start and keep holding for the first hour.
 		for _, offset := range []time.Duration{0, 30 * time.Minute, 60 * time.Minute} {
 			p := newPlatform(t, Options{Seed: seed})
@@ -266,7 +266,7 @@ func equalTraffic(a, b []sources.TrafficTarget) bool {
 }
 
 func TestCalmScenarioRaisesNoAlert(t *testing.T) {
-	for _, seed := range testSeeds {
+	for _, seed := range testSeeds() {
 		for _, offset := range []time.Duration{0, 5 * time.Minute, 20 * time.Minute, 2 * time.Hour} {
 			p := newPlatform(t, Options{Scenario: ScenarioCalm, Seed: seed})
 			p.Advance(offset)

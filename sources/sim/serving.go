@@ -361,12 +361,12 @@ func (s *service) metrics(now time.Time) (sources.ServiceMetrics, []sources.Revi
 // keeps a revision that is still in the route at its min-scale), and a
 // revision that failed has one pod crash-looping.
 func (s *service) pods(t time.Time) (ready, total int) {
-	smp := s.sample(t)
+	revs := s.revisionSamples(t)
 	rt, _ := s.routeAt(t)
 	if rt != nil {
 		for _, tg := range rt.targets {
 			var rps float64
-			for _, rs := range smp.revs {
+			for _, rs := range revs {
 				if rs.revision == tg.revision {
 					rps = rs.rps
 				}
