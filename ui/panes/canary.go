@@ -65,7 +65,7 @@ func (canaryPane) Summary(in Input, w int) string {
 	default:
 		s += "not enough traffic yet"
 	}
-	return trunc(t, joinSpaced(" ", s, prefixed(prom.name(), prom.word())), w)
+	return trunc(t, joinSpaced(" ", s, prefixed(kube.name(), kube.word()), prefixed(prom.name(), prom.word())), w)
 }
 
 // ratioText is "8.0x", or "vs 0" when the stable had no errors at all.
@@ -143,11 +143,11 @@ func canaryLines(in Input, t *theme.Theme, cv sources.CanaryView, w, h int) []ra
 		}
 		lines = append(lines, ranked{1, t.Crit.Render(t.Glyphs.Crit + " CRIT service " + reason)})
 	}
-	if w < 44 || h < 4 {
-		lines = append(lines, compactCanary(in, t, cv, w)...)
-	} else {
-		lines = append(lines, canaryTable(in, t, cv, w, h)...)
+	table := canaryTable(in, t, cv, w, h)
+	if table == nil {
+		table = compactCanary(in, t, cv, w)
 	}
+	lines = append(lines, table...)
 	lines = append(lines, ranked{0, canaryVerdict(t, in, cv, w)})
 	if l := selectedNote(in, cv); l != "" {
 		lines = append(lines, ranked{9, t.Dim.Render(l)})
@@ -198,17 +198,29 @@ func ratioCell(t *theme.Theme, in Input, cv sources.CanaryView) string {
 	return ratioText(cmp.Ratio)
 }
 
+// canaryTable is the side-by-side form; nil when the pane is too short or
+// too narrow for it.
 func canaryTable(in Input, t *theme.Theme, cv sources.CanaryView, w, h int) []ranked {
-	const labelW = 10
+	if h < 4 {
+		return nil
+	}
+	labelW, latencyLabel := 10, "p50 / p99"
+	if w < 50 {
+		labelW, latencyLabel = 8, "p50/p99"
+	}
 	extra := text.Width(ratioCell(t, in, cv))
 	colW := min(20, (w-labelW-extra-2)/2)
 	if colW < 12 {
-		extra, colW = 0, (w-labelW-1)/2
+		// The ratio is also on the verdict line; the figures come first.
+		extra, colW = 0, min(20, (w-labelW-1)/2)
+	}
+	if colW < 11 {
+		return nil
 	}
 	st := figuresOf(cv, cv.Stable, cv.StableRevision, 100-cv.Percent)
 	ca := figuresOf(cv, cv.Canary, cv.CanaryRevision, cv.Percent)
 	if share, ok := observedShare(cv); ok {
-		ca.share += t.Dim.Render(" (obs " + fmtPct(share) + ")")
+		ca.share = firstFit(colW, ca.share+t.Dim.Render(" (obs "+fmtPct(share)+")"), ca.share)
 	}
 	row := func(label, a, b, x string) string {
 		s := text.Fit(label, labelW, "") + fit(t, a, colW) + " " + fit(t, b, colW)
@@ -222,7 +234,7 @@ func canaryTable(in Input, t *theme.Theme, cv sources.CanaryView, w, h int) []ra
 		{3, row("traffic", st.share, ca.share, "")},
 		{5, row("req/min", st.reqMin, ca.reqMin, "")},
 		{1, row("5xx", st.errs, ca.errs, ratioCell(t, in, cv))},
-		{4, row("p50 / p99", st.latency, ca.latency, "")},
+		{4, row(latencyLabel, st.latency, ca.latency, "")},
 	}
 	// The trend takes the rows the figures leave, up to four lines a side.
 	room := h - len(lines) - 1

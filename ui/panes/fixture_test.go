@@ -176,12 +176,24 @@ func fixturePipelines() *sources.Pipelines {
 
 // fixtureSnapshot composes the fixture through the real board, so the rows,
 // canary views and OOM merge are those the program would draw.
-func fixtureSnapshot() sources.Snapshot {
+func fixtureSnapshot() sources.Snapshot { return fixtureSnapshotWith(nil) }
+
+// fixtureSnapshotWith replaces the named sources by a status without any
+// value, as the board holds them when they never answered.
+func fixtureSnapshotWith(never map[sources.SourceID]sources.SourceStatus) sources.Snapshot {
 	b := sources.NewBoard(nil)
-	b.Apply(sources.Update{Status: okStatus(sources.SourceKube, 0), Part: sources.Part{Inventory: fixtureInventory()}})
-	b.Apply(sources.Update{Status: okStatus(sources.SourceProm, 2*time.Second), Part: sources.Part{Metrics: fixtureMetrics()}})
-	b.Apply(sources.Update{Status: okStatus(sources.SourceMLflow, 12*time.Second), Part: sources.Part{Tracking: fixtureTracking()}})
-	b.Apply(sources.Update{Status: okStatus(sources.SourceKFP, 30*time.Second), Part: sources.Part{Pipelines: fixturePipelines()}})
+	updates := []sources.Update{
+		{Status: okStatus(sources.SourceKube, 0), Part: sources.Part{Inventory: fixtureInventory()}},
+		{Status: okStatus(sources.SourceProm, 2*time.Second), Part: sources.Part{Metrics: fixtureMetrics()}},
+		{Status: okStatus(sources.SourceMLflow, 12*time.Second), Part: sources.Part{Tracking: fixtureTracking()}},
+		{Status: okStatus(sources.SourceKFP, 30*time.Second), Part: sources.Part{Pipelines: fixturePipelines()}},
+	}
+	for _, u := range updates {
+		if st, ok := never[u.Status.ID]; ok {
+			u = sources.Update{Status: st}
+		}
+		b.Apply(u)
+	}
 	return b.Snapshot(fixtureNow())
 }
 

@@ -6,6 +6,7 @@ import (
 	"github.com/mltop/mltop/config"
 	"github.com/mltop/mltop/sources"
 	"github.com/mltop/mltop/sources/health"
+	"github.com/mltop/mltop/ui/text"
 	"github.com/mltop/mltop/ui/theme"
 )
 
@@ -150,8 +151,11 @@ func failureRows(in Input, t *theme.Theme, failed []sources.PipelineRun, w, rows
 			msg = "no error message"
 		}
 		selected := i == cursor
-		row := cursorMark(t, selected) + " " + fmt.Sprintf("%-7s", ago(in.Now, at)) + " " +
-			joinSpaced(": ", name, paint(t.Dim.Render, msg, selected))
+		row := cursorMark(t, selected) + " " + fmt.Sprintf("%-7s", ago(in.Now, at)) + " "
+		// The message says what went wrong: the name gets at most a third
+		// of a narrow row so the message is not pushed out of it.
+		row += trunc(t, name, max(12, (w-text.Width(row))/3)) + ":"
+		row = appendFit(t, row, " ", paint(t.Dim.Render, msg, selected), w, 10)
 		if selected {
 			row = t.Selected.Render(fit(t, row, w))
 		}

@@ -147,7 +147,7 @@ func (servingPane) Summary(in Input, w int) string {
 		}
 		s += ": " + strings.Join(parts, " ")
 	}
-	state := joinSpaced(" ", kube.word(), prefixed(prom.name(), prom.word()))
+	state := joinSpaced(" ", prefixed(kube.name(), kube.word()), prefixed(prom.name(), prom.word()))
 	return trunc(t, joinSpaced(" ", s, state), w)
 }
 

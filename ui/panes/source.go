@@ -117,9 +117,13 @@ func (f feed) note() string {
 }
 
 // titled appends a source's state word to a title: "PIPELINES 24h STALE 3m".
-// A secondary source names itself: "SERVING ml-prod 5 services prom STALE 3m".
+// In a pane fed by two sources each names itself:
+// "SERVING ml-prod 5 services prom STALE 3m".
 func titled(title string, primary feed, secondary ...feed) string {
 	if w := primary.word(); w != "" {
+		if len(secondary) > 0 {
+			w = primary.name() + " " + w
+		}
 		title += " " + w
 	}
 	if !primary.usable() {

@@ -1,0 +1,292 @@
+package panes
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/mltop/mltop/sources"
+)
+
+func TestPipelinesShowsTheRateVerdictCountsAndFailures(t *testing.T) {
+	in := fixtureInput(asciiTheme())
+	p := paneByID(Pipelines)
+	body := p.Body(in, 90, 14)
+	mustContain(t, body,
+		"success 91.2%  ! < 95%  (52/57 finished)",
+		"runs 60  ok 52  fail 5  running 3",
+		"avg 35m  p95 41m",
+		"duration ", "last 57 runs",
+		"failed runs (5), newest first",
+		"47m ago train-model-03: OOMKilled: exit code 137 in step train (attempt 1)")
+	if got := p.Title(in); got != "PIPELINES 24h" {
+		t.Errorf("title %q", got)
+	}
+	if got := plain(p.Summary(in, 80)); got != "pipelines 91.2%  ! < 95%" {
+		t.Errorf("summary %q", got)
+	}
+	if got := p.Rows(in); got != 5 {
+		t.Errorf("rows %d, want the 5 failed runs", got)
+	}
+	// Short: the numbers stay, the trend and the list go first.
+	short := p.Body(in, 90, 3)
+	mustContain(t, short, "success 91.2%", "runs 60", "avg 35m")
+	mustNotContain(t, short, "duration", "failed runs")
+}
+
+func TestPipelinesAboveTheThresholdSaysOK(t *testing.T) {
+	in := fixtureInput(asciiTheme())
+	runs := append([]sources.PipelineRun(nil), in.Snap.Pipelines.Runs...)
+	for i := range runs {
+		if runs[i].State == sources.RunFailed {
+			runs[i].State = sources.RunSucceeded
+		}
+	}
+	in.Snap.Pipelines.Runs = runs
+	p := paneByID(Pipelines)
+	mustContain(t, p.Body(in, 80, 10), "success 100.0% ok", "- no failed runs")
+	mustNotContain(t, p.Summary(in, 80), "!")
+}
+
+func TestPipelinesCursorWalksTheFailures(t *testing.T) {
+	in := fixtureInput(asciiTheme())
+	in.Focused = true
+	p := paneByID(Pipelines)
+	for cursor, name := range map[int]string{0: "train-model-03", 2: "train-model-05", 4: "train-model-07"} {
+		in.Cursor = cursor
+		// Five lines of figures and one of failures: the list must scroll.
+		body := p.Body(in, 80, 6)
+		if got := cursorLine(t, body); !strings.Contains(got, name) {
+			t.Errorf("cursor %d marks %q, want %s", cursor, got, name)
+		}
+	}
+}
+
+func TestTrainingShowsTheDropAndTheChartWhenThereIsRoom(t *testing.T) {
+	p := paneByID(Training)
+	in := fixtureInput(asciiTheme())
+	body := p.Body(in, 80, 12)
+	mustContain(t, body, "cv_f1_mean 0.857  -0.030 vs prev 0.887  ! WARN drop > 0.02",
+		"train time 27m (5h ago, train-11)", "last 12 runs, oldest left", "0.889", "0.838", "*")
+	mustContain(t, p.Title(in), "TRAINING recommendation-v3 cv_f1_mean")
+	if got := plain(p.Summary(in, 80)); got != "cv_f1_mean 0.857 (-0.030) !" {
+		t.Errorf("summary %q", got)
+	}
+	// Small heights drop the chart, keep the numbers.
+	short := p.Body(in, 80, 2)
+	mustContain(t, short, "0.857", "-0.030", "! WARN", "train time 27m")
+	mustNotContain(t, short, "*", "0.838")
+
+	uni := fixtureInput(unicodeTheme())
+	if !strings.ContainsAny(p.Body(uni, 80, 12), "⠁⠂⠄⡀⠈⠐⠠⢀⣀⠉⠒⠤") {
+		t.Errorf("unicode theme should draw the chart in braille:\n%s", p.Body(uni, 80, 12))
+	}
+}
+
+func TestTrainingWithoutADropHasNoWarning(t *testing.T) {
+	in := fixtureInput(asciiTheme())
+	runs := append([]sources.TrainingRun(nil), in.Snap.Training.Runs...)
+	runs[len(runs)-1].Value = 0.880 // 0.007 below the previous: within 0.02
+	in.Snap.Training.Runs = runs
+	p := paneByID(Training)
+	body := p.Body(in, 80, 4)
+	mustContain(t, body, "cv_f1_mean 0.880  -0.007 vs prev 0.887")
+	mustNotContain(t, body, "WARN")
+	mustNotContain(t, p.Summary(in, 80), "!")
+}
+
+func TestRegistryShowsWaitsAgainstTheLimitAndTheChampion(t *testing.T) {
+	in := fixtureInput(asciiTheme())
+	p := paneByID(Registry)
+	body := p.Body(in, 80, 8)
+	mustContain(t, body, "recommendation-v3: waiting 3  oldest 30h ! > 24h", "champion recommendation-v3 v7")
+	if l := lineWith(t, body, "v8 "); !strings.Contains(l, "! v8") || !strings.Contains(l, "30h") || !strings.Contains(l, "READY") {
+		t.Errorf("v8 waits past the limit: %q", l)
+	}
+	if l := lineWith(t, body, "v9 "); strings.Contains(l, "!") || !strings.Contains(l, "5h") {
+		t.Errorf("v9 waits within the limit: %q", l)
+	}
+	mustContain(t, lineWith(t, body, "v10"), "40m", "PENDING")
+	if got := plain(p.Summary(in, 80)); got != "registry 3 waiting, oldest 30h !" {
+		t.Errorf("summary %q", got)
+	}
+	if p.Rows(in) != 3 {
+		t.Errorf("rows %d", p.Rows(in))
+	}
+	in.Focused, in.Cursor = true, 2
+	mustContain(t, cursorLine(t, p.Body(in, 80, 3)), "v10")
+}
+
+func TestServingTableRowsCarryTheirState(t *testing.T) {
+	in := fixtureInput(asciiTheme())
+	p := paneByID(Serving)
+	body := p.Body(in, 120, 8)
+	head := strings.Fields(lineWith(t, body, "NAME"))
+	if strings.Join(head, " ") != "NAME MODE READY RPS ERR% P99 5xx 1h" {
+		t.Errorf("header %q", head)
+	}
+	cases := map[string][]string{
+		"fraud-detector":            {"X fraud-detector  c20%", "KN", "yes", "100.0", "1.20!", "471ms"},
+		"churn-model":               {"X churn-model", "STD", "NO", churnReason},
+		"search-ranker":             {"! search-ranker  min=0", "KN", "5.0", "0.00", "100ms"},
+		"image-embedder":            {"! image-embedder  oom1 gpu", "12.0", "1.00", "242ms"},
+		"recommendation-classifier": {"    recommendation-classifier", "50.0", "0.20", "242ms"},
+	}
+	for name, wants := range cases {
+		mustContain(t, lineWith(t, body, name), wants...)
+	}
+	if got := p.Title(in); got != "SERVING ml-prod 5 services" {
+		t.Errorf("title %q", got)
+	}
+	mustContain(t, p.Summary(in, 80), "serving 5 services: X 2 CRIT ! 2 WARN")
+}
+
+func TestServingColumnsShrinkWithWidth(t *testing.T) {
+	in := fixtureInput(asciiTheme())
+	p := paneByID(Serving)
+	header := func(w int) string { return strings.Join(strings.Fields(lineWith(t, p.Body(in, w, 7), "NAME")), " ") }
+	for w, want := range map[int]string{
+		120: "NAME MODE READY RPS ERR% P99 5xx 1h",
+		63:  "NAME MODE READY RPS ERR% P99 5xx 1h",
+		62:  "NAME MODE READY RPS ERR% P99",
+		51:  "NAME READY RPS ERR% P99",
+		46:  "NAME READY ERR% P99",
+		38:  "NAME ERR% P99",
+		24:  "NAME ERR%",
+	} {
+		if got := header(w); got != want {
+			t.Errorf("width %d: header %q, want %q", w, got, want)
+		}
+	}
+}
+
+func TestServingFilterNarrowsTheRowsAndTheTitle(t *testing.T) {
+	in := fixtureInput(asciiTheme())
+	in.Filter = "FRAUD"
+	rows := VisibleServices(in.Snap, in.Filter)
+	if len(rows) != 1 || rows[0].Name != "fraud-detector" {
+		t.Fatalf("filter FRAUD gave %v", rows)
+	}
+	p := paneByID(Serving)
+	if got := p.Title(in); got != "SERVING ml-prod 1/5 services filter: FRAUD" {
+		t.Errorf("title %q", got)
+	}
+	body := p.Body(in, 80, 6)
+	mustContain(t, body, "fraud-detector")
+	mustNotContain(t, body, "churn-model")
+	if p.Rows(in) != 1 {
+		t.Errorf("rows %d", p.Rows(in))
+	}
+	in.Filter = "nothing-like-it"
+	mustContain(t, p.Body(in, 80, 4), `no service name contains "nothing-like-it"`)
+}
+
+func TestVisibleServicesOrderIsNamespaceThenName(t *testing.T) {
+	snap := fixtureSnapshot()
+	all := VisibleServices(snap, "")
+	var names []string
+	for _, r := range all {
+		names = append(names, r.Name)
+	}
+	want := "churn-model fraud-detector image-embedder recommendation-classifier search-ranker"
+	if got := strings.Join(names, " "); got != want {
+		t.Errorf("order %q, want %q", got, want)
+	}
+
+	// An unordered snapshot is sorted on a copy; the snapshot is left alone.
+	shuffled := snap
+	shuffled.Serving = []sources.ServiceRow{snap.Serving[4], snap.Serving[0], snap.Serving[2]}
+	shuffled.Serving[0].Namespace = "a-team"
+	got := VisibleServices(shuffled, "")
+	if got[0].Namespace != "a-team" || got[1].Name != "churn-model" || got[2].Name != "image-embedder" {
+		t.Errorf("sorted %v", got)
+	}
+	if shuffled.Serving[1].Name != "churn-model" || shuffled.Serving[0].Name != "search-ranker" {
+		t.Errorf("the snapshot was reordered")
+	}
+	if n := len(VisibleServices(snap, "-")); n != 5 {
+		t.Errorf("a filter every name matches kept %d rows", n)
+	}
+}
+
+// manyServices is a snapshot of n services cycling through the fixture's five.
+func manyServices(n int) sources.Snapshot {
+	snap := fixtureSnapshot()
+	rows := make([]sources.ServiceRow, n)
+	for i := range rows {
+		r := snap.Serving[i%len(snap.Serving)]
+		r.Name = "svc-" + pad5(i)
+		rows[i] = r
+	}
+	snap.Serving = rows
+	return snap
+}
+
+func pad5(i int) string { return fmt.Sprintf("%05d", i) }
+
+func TestServingCursorRowStaysVisibleWhenScrolling(t *testing.T) {
+	in := fixtureInput(asciiTheme())
+	in.Snap = manyServices(500)
+	in.Focused = true
+	p := paneByID(Serving)
+	for _, cursor := range []int{0, 7, 8, 250, 498, 499, 600} {
+		in.Cursor = cursor
+		want := min(cursor, 499)
+		body := p.Body(in, 100, 10)
+		marked := cursorLine(t, body)
+		if !strings.Contains(marked, "svc-"+pad5(want)) {
+			t.Errorf("cursor %d: marked row %q", cursor, marked)
+		}
+		if cursor >= 8 {
+			mustContain(t, lineWith(t, body, "NAME"), "/500")
+		}
+	}
+}
+
+func TestServingMarksTheSelectedServiceWhenNotFocused(t *testing.T) {
+	in := fixtureInput(asciiTheme())
+	in.Selected = sources.ServiceKey{Namespace: "ml-prod", Name: "search-ranker"}
+	mustContain(t, cursorLine(t, paneByID(Serving).Body(in, 80, 8)), "search-ranker")
+}
+
+func TestServingHighlightsTheCursorRowInColour(t *testing.T) {
+	in := fixtureInput(colourTheme())
+	in.Focused, in.Cursor = true, 1
+	body := paneByID(Serving).Body(in, 80, 8)
+	var row string
+	for _, l := range strings.Split(body, "\n") {
+		if strings.Contains(plain(l), "fraud-detector") {
+			row = l
+		}
+	}
+	if !strings.Contains(row, "\x1b[7m") {
+		t.Errorf("cursor row is not reversed: %q", row)
+	}
+	if !strings.HasPrefix(plain(row), "▸") {
+		t.Errorf("cursor row has no cursor glyph: %q", plain(row))
+	}
+}
+
+func TestInfraShowsGaugesAndOOMKills(t *testing.T) {
+	in := fixtureInput(asciiTheme())
+	p := paneByID(Infra)
+	body := p.Body(in, 100, 8)
+	mustContain(t, body, "GPU util  max 73%  mean 36%",
+		"gpu-node-1/0 [###############.....]  73%  image-embedder-predictor-7f9c6d-xk2p4  mem 12.0/40.0G",
+		"gpu-node-1/1 [....................]   0%",
+		"mean 1h ",
+		"OOM 24h: 1 ! > 0  2h ago image-embedder image-embedder-predictor-7f9c6d-xk2p4")
+	if got := plain(p.Summary(in, 80)); got != "gpu max 73%  OOM 1 !" {
+		t.Errorf("summary %q", got)
+	}
+	mustContain(t, p.Title(in), "INFRA 2 GPUs")
+	// One line: the OOM count is what alerts, so it is what stays.
+	mustContain(t, p.Body(in, 100, 1), "OOM 24h: 1")
+}
+
+func TestUnicodeThemeUsesItsGlyphs(t *testing.T) {
+	in := fixtureInput(unicodeTheme())
+	mustContain(t, paneByID(Serving).Body(in, 100, 8), "✖ fraud-detector", "▲ search-ranker", "▁")
+	mustContain(t, paneByID(Infra).Body(in, 100, 8), "█░")
+	mustContain(t, paneByID(Pipelines).Summary(in, 80), "▲ < 95%")
+}
