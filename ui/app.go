@@ -76,6 +76,7 @@ type Model struct {
 	selected sources.ServiceKey
 
 	updatesClosed bool
+	quitting      bool
 	// notice is a short-lived footer message, e.g. after "r".
 	notice      string
 	noticeUntil time.Time
@@ -134,7 +135,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.noticeUntil = m.now.Add(3 * time.Second)
 		return m, nil
 	case tea.KeyMsg:
-		return m.handleKey(msg)
+		return m.handleInput(msg)
 	}
 	return m, nil
 }

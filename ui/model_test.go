@@ -115,7 +115,7 @@ func TestZoomAndEscapeOrder(t *testing.T) {
 		t.Fatalf("enter on Canary: zoomed=%v focus=%d", m.zoomed, m.focus)
 	}
 	v := m.View()
-	if !strings.Contains(v, "[5 ") || strings.Contains(v, " 1 ") && strings.Contains(v, "PIPELINES") {
+	if !strings.Contains(v, "[5 ") || strings.Contains(v, "1 PIPELINES") || strings.Contains(v, "4 SERVING") {
 		t.Errorf("zoomed view should show only the Canary pane:\n%s", v)
 	}
 	if !strings.Contains(lastLine(v), "esc back") {
@@ -216,6 +216,46 @@ func TestSelectionMovesAndCanaryFollows(t *testing.T) {
 		check("g", 0)
 		m, _ = press(m, "up")
 		check("up at the top", 0)
+	}
+}
+
+// TestCanaryPaneShowsTheSelectedCanary runs two canaries through the real
+// panes: selecting the healthy one moves the Canary pane to it.
+func TestCanaryPaneShowsTheSelectedCanary(t *testing.T) {
+	m := loaded(t, plainTheme(), 120, 40)
+	u := kubeUpdate(2)
+	for i, s := range u.Part.Inventory.Services {
+		if s.Name == "recommendation-classifier" {
+			s.CanaryPercent, s.HasCanaryPercent = 10, true
+			s.CanaryRevision = rev(s.Name, 4)
+			u.Part.Inventory.Services[i] = s
+		}
+	}
+	m = step(m, updatesMsg{u})
+	if len(m.snap.Canaries) != 2 {
+		t.Fatalf("%d canaries, want 2", len(m.snap.Canaries))
+	}
+	canaryTitle := func() string {
+		for _, l := range strings.Split(m.View(), "\n") {
+			if i := strings.Index(l, "5 CANARY"); i >= 0 {
+				return l[i:]
+			}
+		}
+		return ""
+	}
+	for _, name := range []string{"recommendation-classifier", "fraud-detector"} {
+		for i, r := range m.visible {
+			if r.Name == name {
+				m.setCursor(panes.Serving, 0)
+				m, _ = press(m, slices.Repeat([]string{"j"}, i)...)
+			}
+		}
+		if m.selected != svcKey(name) {
+			t.Fatalf("could not select %s (selected %v)", name, m.selected)
+		}
+		if title := canaryTitle(); !strings.Contains(title, name) {
+			t.Errorf("selected %s, canary pane title %q", name, title)
+		}
 	}
 }
 
@@ -562,5 +602,39 @@ func TestHelpScrollsOnSmallTerminals(t *testing.T) {
 	m, _ = press(m, "G", "esc", "?")
 	if m.helpScroll != 0 {
 		t.Errorf("reopened help at line %d", m.helpScroll)
+	}
+}
+
+// TestKeyBurstsAreSplit: a burst of typed characters arrives as one message
+// with several runes; each must act as its own key.
+func TestKeyBurstsAreSplit(t *testing.T) {
+	burst := func(s string, paste bool) tea.KeyMsg {
+		return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s), Paste: paste}
+	}
+	m := loaded(t, plainTheme(), 120, 40)
+	m = step(m, burst("jj", false))
+	if m.cursors[panes.Serving] != 2 {
+		t.Errorf("burst jj moved the cursor to %d, want 2", m.cursors[panes.Serving])
+	}
+	m = step(m, burst("/fr", false))
+	if !m.filter.editing || m.filter.Value() != "fr" {
+		t.Errorf("burst /fr: editing=%v filter=%q", m.filter.editing, m.filter.Value())
+	}
+	m = step(m, burst("aud", true))
+	if m.filter.Value() != "fraud" {
+		t.Errorf("paste into the filter gave %q", m.filter.Value())
+	}
+	m, _ = press(m, "esc")
+
+	// A paste outside the filter is ignored: it must not act as keys.
+	next, cmd := m.Update(burst("q?j", true))
+	if mm := next.(Model); isQuit(cmd) || mm.helpOpen || mm.cursors[panes.Serving] != m.cursors[panes.Serving] {
+		t.Errorf("a paste acted as keys: quit=%v help=%v", isQuit(cmd), mm.helpOpen)
+	}
+	// Keys after q are not applied.
+	next, cmd = m.Update(burst("jq?", false))
+	mm := next.(Model)
+	if !isQuit(cmd) || mm.helpOpen || mm.cursors[panes.Serving] != m.cursors[panes.Serving]+1 {
+		t.Errorf("burst jq?: quit=%v help=%v cursor %d", isQuit(cmd), mm.helpOpen, mm.cursors[panes.Serving])
 	}
 }

@@ -10,12 +10,44 @@ import (
 	"github.com/mltop/mltop/ui/panes"
 )
 
+// handleInput routes what the terminal typed. Bubbletea delivers a burst of
+// printable characters (fast typing over a slow SSH link, key repeat, tmux
+// send-keys) as one message with several runes, which no binding matches,
+// so a burst is taken apart and handled one key at a time. A paste is text,
+// never commands: outside the filter it is ignored, so pasting "q..." into
+// the dashboard cannot quit it.
+func (m Model) handleInput(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+	if msg.Type != tea.KeyRunes || len(msg.Runes) <= 1 {
+		if msg.Paste && !m.filter.editing {
+			return m, nil
+		}
+		return m.handleKey(msg)
+	}
+	if msg.Paste {
+		if !m.filter.editing {
+			return m, nil
+		}
+		return m.handleKey(msg)
+	}
+	var cmds []tea.Cmd
+	for _, r := range msg.Runes {
+		next, cmd := m.handleKey(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt})
+		m = next.(Model)
+		if m.quitting {
+			// Keys typed after "q" are not for this program.
+			return m, tea.Quit
+		}
+		cmds = append(cmds, cmd)
+	}
+	return m, tea.Batch(cmds...)
+}
+
 // handleKey turns a key into a state change. The filter editor gets every
 // key while it is open (so "q" can be typed), and the help overlay swallows
 // everything but closing and quitting.
 func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	if msg.Type == tea.KeyCtrlC {
-		return m, tea.Quit
+		return m.quit()
 	}
 	if m.filter.editing {
 		var res filterResult
@@ -29,7 +61,7 @@ func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	if m.helpOpen {
 		switch {
 		case key.Matches(msg, km.Quit):
-			return m, tea.Quit
+			return m.quit()
 		case key.Matches(msg, km.Back, km.Help):
 			m.helpOpen = false
 		case key.Matches(msg, km.Down):
@@ -45,7 +77,7 @@ func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	}
 	switch {
 	case key.Matches(msg, km.Quit):
-		return m, tea.Quit
+		return m.quit()
 	case key.Matches(msg, km.Help):
 		m.helpOpen, m.helpScroll = true, 0
 	case key.Matches(msg, km.Back):
@@ -75,6 +107,12 @@ func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return m, requestRefresh(m.opts.Refresh, configuredSources(m.snap))
 	}
 	return m, nil
+}
+
+// quit ends the program.
+func (m Model) quit() (tea.Model, tea.Cmd) {
+	m.quitting = true
+	return m, tea.Quit
 }
 
 // back closes the innermost thing open: the help overlay, then the filter,
