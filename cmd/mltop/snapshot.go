@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mltop/mltop/sources"
+	"github.com/mltop/mltop/sources/health"
+	"github.com/mltop/mltop/sources/report"
+)
+
+func newSnapshotCommand(a *app) *cobra.Command {
+	var (
+		output string
+		demo   bool
+		d      demoFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "snapshot",
+		Short: "Print every pane once, as plain text or JSON, and exit",
+		Long: `snapshot fetches every configured source once and prints the whole dashboard: pipelines,
+training, registry, serving, canary, infra, the active alerts and each source's health. It needs
+no terminal, so it suits scripts, tickets and CronJobs. With --demo it reads the simulated
+platform, --at minutes into its scenario.`,
+		Example: `  mltop snapshot --demo -o json | jq '.alerts'
+  mltop snapshot -n ml-prod --prometheus-url http://prometheus:9090 -o text`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != "text" && output != "json" {
+				return &usageError{fmt.Errorf("-o %q: the output format is text or json", output)}
+			}
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			var plat platform
+			if demo {
+				plat, err = newDemoPlatform(cfg, d, true)
+			} else {
+				plat, err = a.newLivePlatform(cfg)
+			}
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Minute)
+			defer cancel()
+			board := sources.NewBoard(nil)
+			for _, u := range sources.FetchOnce(ctx, plat.sources, plat.now) {
+				board.Apply(u)
+			}
+			snap := board.Snapshot(plat.now())
+			doc := report.Build(snap, health.Evaluate(snap, cfg.Thresholds), cfg.Thresholds)
+			if output == "json" {
+				enc := json.NewEncoder(a.out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(doc)
+			}
+			return report.WriteText(a.out, doc)
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().BoolVar(&demo, "demo", false, "read the embedded simulated platform instead of a cluster")
+	d.register(cmd, 10*time.Minute)
+	return cmd
+}
