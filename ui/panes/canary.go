@@ -236,7 +236,8 @@ func canaryTable(in Input, t *theme.Theme, cv sources.CanaryView, w, h int) []ra
 		{1, row("5xx", st.errs, ca.errs, ratioCell(t, in, cv))},
 		{4, row(latencyLabel, st.latency, ca.latency, "")},
 	}
-	// The trend takes the rows the figures leave, up to four lines a side.
+	// The trend takes the rows the figures leave: up to four lines, or a
+	// proper chart when the pane is zoomed.
 	room := h - len(lines) - 1
 	if !cv.Ready {
 		room--
@@ -244,6 +245,9 @@ func canaryTable(in Input, t *theme.Theme, cv sources.CanaryView, w, h int) []ra
 	sv, cvals := sources.Values(cv.Stable.ErrTrend), sources.Values(cv.Canary.ErrTrend)
 	if room >= 1 && cv.HasMetrics && (len(sv) > 0 || len(cvals) > 0) {
 		trendH := min(room, 4)
+		if in.Zoomed {
+			trendH = min(room, 16)
+		}
 		top := scaleMax(cvals, scaleMax(sv, in.Thresholds.ErrorRateMax))
 		left, right := sparkRows(t, sv, colW, trendH, top), sparkRows(t, cvals, colW, trendH, top)
 		for i := 0; i < trendH; i++ {

@@ -104,3 +104,23 @@ func TestNoCanaryInProgress(t *testing.T) {
 		t.Errorf("one line: %q", got)
 	}
 }
+
+func TestCanaryTrendGrowsWhenZoomed(t *testing.T) {
+	in := fixtureInput(asciiTheme())
+	trendLines := func(body string) int {
+		n := 0
+		for _, l := range strings.Split(plain(body), "\n") {
+			if strings.Contains(l, "#") {
+				n++
+			}
+		}
+		return n
+	}
+	p := paneByID(Canary)
+	normal := trendLines(p.Body(in, 100, 30))
+	in.Zoomed = true
+	zoomed := trendLines(p.Body(in, 100, 30))
+	if normal != 4 || zoomed <= normal {
+		t.Errorf("trend lines: %d unzoomed (want 4), %d zoomed", normal, zoomed)
+	}
+}

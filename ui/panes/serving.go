@@ -63,9 +63,21 @@ func containsFold(s, sub string) bool {
 			return true
 		}
 	}
+	if isASCII(s) && isASCII(sub) {
+		return false
+	}
 	// EqualFold on byte windows can miss a match whose case forms differ in
 	// length; lowering both is exact for the rest.
 	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // judgeRow says what is wrong with a service (Info when nothing is), by the

@@ -28,6 +28,7 @@ func variants() []variant {
 	return []variant{
 		{"ok", func(in Input) Input { return in }},
 		{"focused", func(in Input) Input { in.Focused, in.Cursor = true, 2; return in }},
+		{"zoomed", func(in Input) Input { in.Focused, in.Zoomed = true, true; return in }},
 		{"cursor-past-end", func(in Input) Input { in.Focused, in.Cursor = true, 999; return in }},
 		{"filtered-empty", func(in Input) Input { in.Filter = "zzz"; return in }},
 		{"selected", func(in Input) Input {

@@ -2,20 +2,23 @@ package panes
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/mltop/mltop/sources"
 	"github.com/mltop/mltop/sources/health"
+	"github.com/mltop/mltop/ui/theme"
 )
 
 // feed is one source as a pane sees it: whether its data can be drawn and,
 // when it cannot or is old, the words that say so.
 type feed struct {
-	in     Input
+	t      *theme.Theme
+	now    time.Time
 	status sources.SourceStatus
 }
 
 func feedOf(in Input, id sources.SourceID) feed {
-	return feed{in: in, status: in.Snap.Source(id)}
+	return feed{t: themeOf(in), now: in.Now, status: in.Snap.Source(id)}
 }
 
 func (f feed) name() string { return string(f.status.ID) }
@@ -37,7 +40,7 @@ func (f feed) stale() bool {
 	return f.status.Health == sources.HealthStale && f.status.HasData()
 }
 
-func (f feed) age() string { return health.Age(f.status.Age(f.in.Now)) }
+func (f feed) age() string { return health.Age(f.status.Age(f.now)) }
 
 // word is the short state for titles and summaries: "STALE 3m", "off",
 // "waiting", "DOWN"; empty when the source is fine.
@@ -60,7 +63,7 @@ func (f feed) word() string {
 // blocked returns the lines a pane shows instead of its data when the source
 // cannot be drawn: how to configure it, that it is awaited, or why it fails.
 func (f feed) blocked() []string {
-	t := themeOf(f.in)
+	t := f.t
 	name := f.name()
 	switch f.status.Health {
 	case sources.HealthOff:
@@ -82,7 +85,7 @@ func (f feed) blocked() []string {
 		retry = fmt.Sprintf("retrying (%s failed)", plural(f.status.Failures, "attempt"))
 	}
 	if !f.status.AttemptedAt.IsZero() {
-		retry += ", last try " + ago(f.in.Now, f.status.AttemptedAt)
+		retry += ", last try " + ago(f.now, f.status.AttemptedAt)
 	}
 	return []string{t.Crit.Render(t.Glyphs.Crit + " " + msg), t.Dim.Render(retry)}
 }
@@ -91,7 +94,7 @@ func (f feed) blocked() []string {
 // for a secondary source (Prometheus beside Kubernetes), not usable at all.
 // Empty when there is nothing to say.
 func (f feed) note() string {
-	t := themeOf(f.in)
+	t := f.t
 	name := f.name()
 	if f.stale() {
 		s := t.Glyphs.Warn + " " + name + " STALE " + f.age()
