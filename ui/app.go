@@ -82,6 +82,8 @@ type Model struct {
 	noticeUntil time.Time
 }
 
+var _ tea.Model = Model{}
+
 // New builds the dashboard with the real panes.
 func New(o Options) Model { return newModel(o, paneKit()) }
 

@@ -28,6 +28,8 @@ type barItem struct {
 	// set, because an error's cause comes last.
 	fill    bool
 	keepEnd bool
+	// label leads a fill item and is never cut ("kfp: ").
+	label string
 }
 
 // minFill is the least room worth giving a fill item: less would show only
@@ -81,12 +83,14 @@ func packBar(items []barItem, w int, ellipsis string) string {
 		if !it.fill {
 			continue
 		}
-		if spare := room - barWidth(items, shown) - len(barGap); spare >= minFill {
-			if it.keepEnd {
-				shown[i] = truncateStart(it.text, spare, ellipsis)
-			} else {
-				shown[i] = text.Truncate(it.text, spare, ellipsis)
-			}
+		spare := room - barWidth(items, shown) - len(barGap) - text.Width(it.label)
+		if spare < minFill {
+			continue
+		}
+		if it.keepEnd {
+			shown[i] = it.label + truncateStart(it.text, spare, ellipsis)
+		} else {
+			shown[i] = it.label + text.Truncate(it.text, spare, ellipsis)
 		}
 	}
 	var left, right []string

@@ -1,6 +1,12 @@
 package ui
 
-import "github.com/charmbracelet/bubbles/key"
+import (
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/key"
+)
+
+// KeyMap feeds bubbles/help like any other key map.
+var _ help.KeyMap = KeyMap{}
 
 // KeyMap is every key the dashboard answers to. It is built by DefaultKeyMap
 // and stored in the model, never shared through a package variable.

@@ -17,16 +17,10 @@ import (
 // never commands: outside the filter it is ignored, so pasting "q..." into
 // the dashboard cannot quit it.
 func (m Model) handleInput(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
-	if msg.Type != tea.KeyRunes || len(msg.Runes) <= 1 {
-		if msg.Paste && !m.filter.editing {
-			return m, nil
-		}
-		return m.handleKey(msg)
+	if msg.Paste && !m.filter.editing {
+		return m, nil
 	}
-	if msg.Paste {
-		if !m.filter.editing {
-			return m, nil
-		}
+	if msg.Type != tea.KeyRunes || len(msg.Runes) <= 1 || msg.Paste {
 		return m.handleKey(msg)
 	}
 	var cmds []tea.Cmd

@@ -51,7 +51,7 @@ func statusBar(t *theme.Theme, snap sources.Snapshot, now time.Time, info status
 			fastest = st.Interval
 		}
 		if errItem == nil && st.Err != "" && (st.Health == sources.HealthStale || st.Health == sources.HealthDown) {
-			errItem = &barItem{text: string(st.ID) + ": " + t.Dim.Render(clean.Text(st.Err)), fill: true, keepEnd: true}
+			errItem = &barItem{label: string(st.ID) + ": ", text: t.Dim.Render(clean.Text(st.Err)), fill: true, keepEnd: true}
 		}
 	}
 	if errItem != nil {
