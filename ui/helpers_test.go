@@ -63,6 +63,8 @@ func typeText(m Model, s string) Model {
 	return m
 }
 
+func sizeMsg(sz [2]int) tea.WindowSizeMsg { return tea.WindowSizeMsg{Width: sz[0], Height: sz[1]} }
+
 // checkFrame fails unless the frame is exactly w x h cells.
 func checkFrame(tb testing.TB, frame string, w, h int) {
 	tb.Helper()
