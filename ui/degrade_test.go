@@ -20,7 +20,7 @@ func oddUpdates() []sources.Update {
 	for i := 0; i < 200; i++ {
 		inv.Services = append(inv.Services, sources.Service{
 			Namespace: ns, Name: fmt.Sprintf("svc-%03d-%s", i, []string{"", long, hostile}[i%3]),
-			Mode: []string{"", sources.ModeKnative, sources.ModeStandard, sources.ModeModelMesh, "Weird"}[i%5],
+			Mode:  []string{"", sources.ModeKnative, sources.ModeStandard, sources.ModeModelMesh, "Weird"}[i%5],
 			Ready: i%4 != 0, Reason: hostile, MinReplicas: i % 3, CanaryPercent: []int{0, 20, 100, -5, 250}[i%5],
 			HasCanaryPercent: i%2 == 0, CanaryRevision: fmt.Sprintf("rev-%d", i), StableRevision: "",
 			Traffic: []sources.TrafficTarget{{Revision: "", Percent: -1}}, GPU: i%7 == 0,
