@@ -6,6 +6,7 @@ package theme
 
 import (
 	"io"
+	"os"
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
@@ -69,12 +70,13 @@ type Options struct {
 // New builds a theme.
 func New(o Options) Theme {
 	var r *lipgloss.Renderer
-	if o.Output != nil {
-		r = lipgloss.NewRenderer(o.Output)
-	} else {
-		r = lipgloss.DefaultRenderer()
-		r = lipgloss.NewRenderer(r.Output())
+	out := o.Output
+	if out == nil {
+		out = os.Stdout
 	}
+	// A renderer per theme (not lipgloss's shared default) detects the colour
+	// profile of the writer the program really draws on.
+	r = lipgloss.NewRenderer(out)
 	if !o.Color {
 		r.SetColorProfile(termenv.Ascii)
 	}
@@ -95,13 +97,10 @@ func New(o Options) Theme {
 	t.Focus = s().Bold(true).Foreground(lipgloss.AdaptiveColor{Light: "25", Dark: "117"})
 	t.Chart = s().Foreground(lipgloss.AdaptiveColor{Light: "25", Dark: "117"})
 	t.ChartAxis = t.Dim
-	if o.Color {
-		t.Selected = s().Reverse(true)
-	} else {
-		// Without colour, reverse video still marks the row; the cursor glyph
-		// marks it too for terminals that ignore attributes.
-		t.Selected = s().Reverse(true)
-	}
+	// Reverse video marks the selected row in colour; without colour
+	// (termenv's Ascii profile drops every attribute) the cursor glyph that
+	// panes draw beside the row carries the selection alone.
+	t.Selected = s().Reverse(true)
 	return t
 }
 
