@@ -74,6 +74,9 @@ type Model struct {
 	// selected is the service under the Serving cursor. The selection
 	// follows the service, not the row, when updates reorder the list.
 	selected sources.ServiceKey
+	// userSelected is set once the user moves the Serving cursor; until
+	// then the selection follows the worst alert.
+	userSelected bool
 
 	updatesClosed bool
 	quitting      bool

@@ -201,7 +201,11 @@ func TestSelectionMovesAndCanaryFollows(t *testing.T) {
 				t.Errorf("%v after %s: canary pane drew %v, want the selection %v", size, step, canary.Selected, m.selected)
 			}
 		}
-		check("start", 0)
+		// The selection opens on the service of the worst alert: the
+		// fraud-detector canary breach, not the first row.
+		check("start", 1)
+		m, _ = press(m, "g")
+		check("g", 0)
 		m, _ = press(m, "j")
 		check("j", 1)
 		m, _ = press(m, "down", "down")
@@ -262,7 +266,7 @@ func TestCanaryPaneShowsTheSelectedCanary(t *testing.T) {
 func TestSelectionFollowsTheServiceAcrossUpdates(t *testing.T) {
 	m := loaded(t, plainTheme(), 120, 40)
 	target := m.visible[2].Key()
-	m.setCursor(panes.Serving, 2)
+	m, _ = press(m, "g", "j", "j")
 
 	// A new service sorting first shifts every row down by one.
 	u := kubeUpdate(2)
@@ -612,9 +616,10 @@ func TestKeyBurstsAreSplit(t *testing.T) {
 		return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s), Paste: paste}
 	}
 	m := loaded(t, plainTheme(), 120, 40)
+	start := m.cursors[panes.Serving]
 	m = step(m, burst("jj", false))
-	if m.cursors[panes.Serving] != 2 {
-		t.Errorf("burst jj moved the cursor to %d, want 2", m.cursors[panes.Serving])
+	if m.cursors[panes.Serving] != start+2 {
+		t.Errorf("burst jj moved the cursor from %d to %d, want %d", start, m.cursors[panes.Serving], start+2)
 	}
 	m = step(m, burst("/fr", false))
 	if !m.filter.editing || m.filter.Value() != "fr" {

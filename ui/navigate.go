@@ -7,6 +7,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/mltop/mltop/sources"
+	"github.com/mltop/mltop/sources/health"
 	"github.com/mltop/mltop/ui/panes"
 )
 
@@ -85,13 +86,13 @@ func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, km.Zoom):
 		m.zoomed = !m.zoomed
 	case key.Matches(msg, km.Down):
-		m.setCursor(m.focus, m.cursors[m.focus]+1)
+		m.moveCursor(m.cursors[m.focus] + 1)
 	case key.Matches(msg, km.Up):
-		m.setCursor(m.focus, m.cursors[m.focus]-1)
+		m.moveCursor(m.cursors[m.focus] - 1)
 	case key.Matches(msg, km.Top):
-		m.setCursor(m.focus, 0)
+		m.moveCursor(0)
 	case key.Matches(msg, km.Bottom):
-		m.setCursor(m.focus, m.rows(m.focus)-1)
+		m.moveCursor(m.rows(m.focus) - 1)
 	case key.Matches(msg, km.Filter):
 		// The filter narrows the Serving list, so that is where the user
 		// looks while typing.
@@ -162,12 +163,29 @@ func (m *Model) setCursor(id panes.ID, i int) {
 	}
 }
 
+// moveCursor moves the focused pane's cursor on the user's request. Once the
+// user picks a service, the selection is theirs: it no longer follows the
+// alerts.
+func (m *Model) moveCursor(i int) {
+	if m.focus == panes.Serving {
+		m.userSelected = true
+	}
+	m.setCursor(m.focus, i)
+}
+
 // refilter recomputes the Serving list and keeps the selection on the same
 // service when it is still listed; otherwise the cursor stays at its row.
 // Other panes' cursors are bounded again because their lists may shrink.
 func (m *Model) refilter() {
 	m.visible = m.kit.visibleServices(m.snap, m.filter.Value())
 	cursor := m.cursors[panes.Serving]
+	if !m.userSelected {
+		// Until the user picks one, the selection is the service of the
+		// worst alert, so the Canary pane opens on the canary in trouble.
+		if k, ok := worstService(m.alerts); ok {
+			m.selected = k
+		}
+	}
 	for i, r := range m.visible {
 		if r.Key() == m.selected {
 			cursor = i
@@ -180,6 +198,17 @@ func (m *Model) refilter() {
 			m.setCursor(id, m.cursors[id])
 		}
 	}
+}
+
+// worstService is the service named by the first (most severe) alert that
+// names one.
+func worstService(alerts []health.Alert) (sources.ServiceKey, bool) {
+	for _, a := range alerts {
+		if a.Service != nil {
+			return *a.Service, true
+		}
+	}
+	return sources.ServiceKey{}, false
 }
 
 // configuredSources are the sources a refresh can reach.
