@@ -406,7 +406,8 @@ type Traffic struct {
 // ServiceMetrics are the Prometheus figures of one service.
 type ServiceMetrics struct {
 	Traffic
-	// Trends over the last hour, oldest first.
+	// Trends over the last hour, oldest first. Units: RPSTrend requests per
+	// second, ErrTrend the 5xx share as a fraction (0..1), P99Trend seconds.
 	RPSTrend []Point
 	ErrTrend []Point
 	P99Trend []Point
@@ -416,6 +417,7 @@ type ServiceMetrics struct {
 type RevisionMetrics struct {
 	Revision string
 	Traffic
+	// ErrTrend is the revision's 5xx share (0..1) over the last hour.
 	ErrTrend []Point
 }
 
@@ -458,7 +460,7 @@ type Metrics struct {
 	Services  map[ServiceKey]ServiceMetrics
 	Revisions map[ServiceKey]RevisionMetrics // keyed by namespace and revision name
 	GPUs      []GPU
-	GPUTrend  []Point // mean utilisation over the last hour
+	GPUTrend  []Point // mean utilisation over the last hour, percent (0..100)
 	OOMKills  []OOMKill
 }
 
