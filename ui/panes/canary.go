@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 
 	"github.com/mltop/mltop/sources"
 	"github.com/mltop/mltop/sources/health"
@@ -121,20 +122,24 @@ func (canaryPane) Body(in Input, w, h int) string {
 		if l := unsupportedLine(in); l != "" {
 			lines = append(lines, ranked{5, t.Dim.Render(l)})
 		}
-	} else {
-		lines = canaryLines(in, t, cv, w, h)
 	}
+	var notes []ranked
 	for i, f := range []feed{kube, prom} {
 		if n := f.note(); n != "" {
-			lines = append(lines, ranked{8 + i, n})
+			notes = append(notes, ranked{8 + i, n})
 		}
 	}
-	return block(t, keepRanked(lines, h), w, h)
+	if ok {
+		lines = canaryLines(in, t, cv, w, h, len(notes))
+	}
+	return block(t, keepRanked(append(lines, notes...), h), w, h)
 }
 
 // canaryLines lays out one canary: a side-by-side table when there is room
-// for its header and a few rows, otherwise two compact lines and the verdict.
-func canaryLines(in Input, t *theme.Theme, cv sources.CanaryView, w, h int) []ranked {
+// for its header and a few rows, otherwise two compact lines; then the 5xx
+// trend in the rows left over, and the verdict. notes is how many lines the
+// caller adds about its sources: the trend leaves room for them.
+func canaryLines(in Input, t *theme.Theme, cv sources.CanaryView, w, h, notes int) []ranked {
 	lines := []ranked{}
 	if !cv.Ready {
 		reason := "not ready"
@@ -148,9 +153,42 @@ func canaryLines(in Input, t *theme.Theme, cv sources.CanaryView, w, h int) []ra
 		table = compactCanary(in, t, cv, w)
 	}
 	lines = append(lines, table...)
+	selected := selectedNote(in, cv)
+	room := h - len(lines) - 1 - notes // 1: the verdict
+	if selected != "" {
+		room--
+	}
+	lines = append(lines, canaryTrend(in, t, cv, w, room)...)
 	lines = append(lines, ranked{0, canaryVerdict(t, in, cv, w)})
-	if l := selectedNote(in, cv); l != "" {
-		lines = append(lines, ranked{9, t.Dim.Render(l)})
+	if selected != "" {
+		lines = append(lines, ranked{9, t.Dim.Render(selected)})
+	}
+	return lines
+}
+
+// canaryTrend is the 5xx trend of both revisions in at most room lines: a
+// legend and an ntcharts chart. Unzoomed it stops at a few lines so the pane
+// stays a summary; zoomed it takes the screen. The chart is only built when
+// it has room.
+func canaryTrend(in Input, t *theme.Theme, cv sources.CanaryView, w, room int) []ranked {
+	if !cv.HasMetrics || room < canaryChartMinHeight+1 {
+		return nil
+	}
+	chartH := room - 1
+	if !in.Zoomed {
+		chartH = min(chartH, 8)
+	}
+	stable, canary := cv.Stable.ErrTrend, cv.Canary.ErrTrend
+	top := scaleMax(sources.Values(canary), scaleMax(sources.Values(stable), in.Thresholds.ErrorRateMax))
+	chart := errorTrendChart(t, stable, canary, top, in.Now.Location(), w, chartH)
+	if chart == nil {
+		return nil
+	}
+	st := shortRevision(cv.Key.Name, cv.StableRevision)
+	ca := shortRevision(cv.Key.Name, cv.CanaryRevision)
+	lines := []ranked{{7, trendLegend(t, cv, st, ca, w)}}
+	for _, l := range chart {
+		lines = append(lines, ranked{7, l})
 	}
 	return lines
 }
@@ -236,36 +274,25 @@ func canaryTable(in Input, t *theme.Theme, cv sources.CanaryView, w, h int) []ra
 		{1, row("5xx", st.errs, ca.errs, ratioCell(t, in, cv))},
 		{4, row(latencyLabel, st.latency, ca.latency, "")},
 	}
-	// The trend takes the rows the figures leave: up to four lines, or a
-	// proper chart when the pane is zoomed.
-	room := h - len(lines) - 1
-	if !cv.Ready {
-		room--
-	}
-	sv, cvals := sources.Values(cv.Stable.ErrTrend), sources.Values(cv.Canary.ErrTrend)
-	if room >= 1 && cv.HasMetrics && (len(sv) > 0 || len(cvals) > 0) {
-		trendH := min(room, 4)
-		if in.Zoomed {
-			trendH = min(room, 16)
-		}
-		top := scaleMax(cvals, scaleMax(sv, in.Thresholds.ErrorRateMax))
-		left, right := sparkRows(t, sv, colW, trendH, top), sparkRows(t, cvals, colW, trendH, top)
-		for i := 0; i < trendH; i++ {
-			label := ""
-			if i == trendH-1 {
-				label = "5xx 1h"
-			}
-			var a, b string
-			if i < len(left) {
-				a = t.Chart.Render(left[i])
-			}
-			if i < len(right) {
-				b = t.Chart.Render(right[i])
-			}
-			lines = append(lines, ranked{7, row(label, a, b, "")})
-		}
-	}
 	return lines
+}
+
+// trendLegend names the chart's two lines by their look, so they tell apart
+// without colour: "5xx over 1h:  ⠤⠤ stable 00001  ── canary 00002".
+func trendLegend(t *theme.Theme, cv sources.CanaryView, stable, canary string, w int) string {
+	stableMark, canaryMark := "⠤⠤", "──"
+	if t.ASCII {
+		stableMark, canaryMark = "..", "**"
+	}
+	span := ""
+	if from, to, ok := timeSpan(cv.Stable.ErrTrend, cv.Canary.ErrTrend); ok {
+		span = " over " + health.Age(to.Sub(from).Round(time.Minute))
+	}
+	sm, cm := t.Dim.Render(stableMark), t.Chart.Render(canaryMark)
+	return firstFit(w,
+		fmt.Sprintf("5xx%s:  %s stable %s   %s canary %s", span, sm, stable, cm, canary),
+		fmt.Sprintf("5xx%s: %s stable  %s canary", span, sm, cm),
+		fmt.Sprintf("5xx %s stable %s canary", sm, cm))
 }
 
 // compactCanary is the narrow or short form: one line per revision, in the

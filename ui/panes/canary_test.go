@@ -19,7 +19,7 @@ func TestCanaryComparesTheRevisionsSideBySide(t *testing.T) {
 	in := fixtureInput(asciiTheme())
 	p := paneByID(Canary)
 	body := p.Body(in, 80, 14)
-	mustContain(t, body, "stable 00001", "canary 00002", "5xx 1h")
+	mustContain(t, body, "stable 00001", "canary 00002", "5xx over 29m:  .. stable 00001   ** canary 00002")
 	mustContain(t, lineWith(t, body, "traffic"), "80%", "20% (obs 20.0%)")
 	mustContain(t, lineWith(t, body, "req/min"), "4,800", "1,200")
 	mustContain(t, lineWith(t, body, "5xx  "), "0.50%", "4.00%", "X 8.0x > 2x")
@@ -107,20 +107,60 @@ func TestNoCanaryInProgress(t *testing.T) {
 
 func TestCanaryTrendGrowsWhenZoomed(t *testing.T) {
 	in := fixtureInput(asciiTheme())
-	trendLines := func(body string) int {
-		n := 0
-		for _, l := range strings.Split(plain(body), "\n") {
-			if strings.Contains(l, "#") {
-				n++
-			}
-		}
-		return n
-	}
+	// Chart rows are the ones on the y axis ('|'), which nothing else draws.
+	plotRows := func(body string) int { return strings.Count(plain(body), "|") }
 	p := paneByID(Canary)
-	normal := trendLines(p.Body(in, 100, 30))
+	normal := plotRows(p.Body(in, 100, 30))
 	in.Zoomed = true
-	zoomed := trendLines(p.Body(in, 100, 30))
-	if normal != 4 || zoomed <= normal {
-		t.Errorf("trend lines: %d unzoomed (want 4), %d zoomed", normal, zoomed)
+	zoomed := plotRows(p.Body(in, 100, 30))
+	if normal != 6 || zoomed <= normal {
+		t.Errorf("chart rows: %d unzoomed (want 6), %d zoomed", normal, zoomed)
+	}
+}
+
+func TestCanaryTrendIsOneChartOfBothRevisions(t *testing.T) {
+	in := fixtureInput(asciiTheme())
+	// The stable erred at a steady 0.5 %, the canary rose from 0 to 2.9 %
+	// over the half hour up to 14:00.
+	body := plain(paneByID(Canary).Body(in, 80, 16))
+	lines := strings.Split(body, "\n")
+	axis := -1
+	for i, l := range lines {
+		if strings.HasPrefix(strings.TrimSpace(l), "+---") {
+			axis = i
+		}
+	}
+	if axis < 0 || axis+1 >= len(lines) {
+		t.Fatalf("no time axis in:\n%s", body)
+	}
+	// Time labels are HH:MM of the samples' own clock.
+	mustContain(t, lines[axis+1], "13:30", "13:36")
+	if strings.Count(lines[axis+1], ":") < 3 {
+		t.Errorf("too few time labels: %q", lines[axis+1])
+	}
+	// The y axis runs from 0 % to the highest rate drawn.
+	mustContain(t, body, "2.9%|", "0.0%|")
+	top, bottom := lineWith(t, body, "2.9%|"), lines[axis-1]
+	// The canary ('*') ends at the top right; the stable ('.') runs along
+	// the bottom, under the canary where they meet.
+	if !strings.HasSuffix(top, "*") || !strings.HasPrefix(strings.TrimSpace(bottom), "0.0%|*") {
+		t.Errorf("canary line misplaced:\n%s", body)
+	}
+	if strings.Count(lines[axis-2], ".") < 40 {
+		t.Errorf("stable line missing on the row above zero:\n%s", body)
+	}
+
+	// In Unicode the two lines differ by their runes: braille for the
+	// stable, box drawing for the canary.
+	uni := plain(paneByID(Canary).Body(fixtureInput(unicodeTheme()), 80, 16))
+	mustContain(t, uni, "⠤⠤ stable 00001", "── canary 00002", "╭", "⣀⣀⣀⣀", "└───")
+}
+
+func TestCanaryTrendLeavesRoomForSourceNotes(t *testing.T) {
+	in := withSource(fixtureInput(asciiTheme()), staleStatus(sources.SourceProm))
+	in.Selected = sources.ServiceKey{Namespace: "ml-prod", Name: "churn-model"}
+	for _, h := range []int{12, 14, 20} {
+		body := paneByID(Canary).Body(in, 90, h)
+		mustContain(t, body, "! prom STALE 3m", "selected churn-model", "verdict")
 	}
 }

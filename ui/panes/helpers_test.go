@@ -1,10 +1,14 @@
 package panes
 
 import (
+	"fmt"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mltop/mltop/sources"
 
 	"github.com/mltop/mltop/ui/text"
 )
@@ -53,9 +57,17 @@ func TestSparklines(t *testing.T) {
 	if got := spark(th, nil, 10, 0, 1); got != "" {
 		t.Errorf("empty series drew %q", got)
 	}
-	rows := sparkRows(unicodeTheme(), []float64{0, 1, 2, 4}, 4, 2, 4)
-	if want := []string{"   █", "▁▄██"}; !reflect.DeepEqual(rows, want) {
-		t.Errorf("rows %q, want %q", rows, want)
+	// ntcharts draws the Unicode one: a zero keeps the lowest block as a
+	// baseline, the top is a full block, values between climb in eighths.
+	if got := spark(unicodeTheme(), []float64{0, 1, 2, 4, 8, math.NaN(), -3}, 10, 0, 4); got != "▁▃▅██▁▁" {
+		t.Errorf("unicode sparkline %q", got)
+	}
+	// A relative scale: lo..hi spans the whole ramp.
+	if got := spark(unicodeTheme(), []float64{30, 35, 40}, 3, 30, 40); got != "▁▅█" {
+		t.Errorf("relative sparkline %q", got)
+	}
+	if got := spark(unicodeTheme(), []float64{1, 1}, 0, 0, 1); got != "" {
+		t.Errorf("no room drew %q", got)
 	}
 }
 
@@ -82,21 +94,37 @@ func TestGauge(t *testing.T) {
 	}
 }
 
-func TestPlotLinesIsExactlyItsSize(t *testing.T) {
-	for _, th := range themes() {
-		for _, vals := range [][]float64{{1}, {1, 1}, {0.5, 0.9, 0.1}, make([]float64, 500)} {
-			for _, sz := range [][2]int{{1, 1}, {4, 3}, {20, 3}, {80, 12}} {
-				lines := plotLines(th, vals, sz[0], sz[1], fmtMetric)
-				if len(lines) != sz[1] {
-					t.Fatalf("%d values at %v: %d lines", len(vals), sz, len(lines))
+func TestChartsAreExactlyTheirSize(t *testing.T) {
+	now := fixtureNow()
+	rising := trend(now, 60, func(i int) float64 { return 0.001 * float64(i) })
+	for name, th := range themes() {
+		for _, vals := range [][]float64{{1, 1}, {0.5, 0.9, 0.1}, {math.NaN(), 0.8, math.Inf(1), 0.9}, make([]float64, 500)} {
+			for _, sz := range [][2]int{{8, 2}, {20, 3}, {28, 9}, {80, 12}, {160, 40}} {
+				lines, shown := metricChart(th, vals, sz[0], sz[1])
+				if lines == nil {
+					t.Fatalf("%s: %d values at %v: no chart", name, len(vals), sz)
 				}
-				for _, l := range lines {
-					if text.Width(l) != sz[0] {
-						t.Fatalf("%d values at %v: line %q is %d wide", len(vals), sz, l, text.Width(l))
-					}
+				if shown < 2 || shown > len(vals) {
+					t.Errorf("%s: %d values at %v: shows %d runs", name, len(vals), sz, shown)
 				}
+				checkBlock(t, fmt.Sprintf("%s metric %d values %v", name, len(vals), sz), strings.Join(lines, "\n"), sz[0], sz[1])
 			}
 		}
+		for _, sz := range [][2]int{{16, 4}, {40, 6}, {100, 30}} {
+			for _, pts := range [][]sources.Point{nil, rising[:1], rising} {
+				lines := errorTrendChart(th, rising, pts, 0.06, time.UTC, sz[0], sz[1])
+				checkBlock(t, fmt.Sprintf("%s canary %d points %v", name, len(pts), sz), strings.Join(lines, "\n"), sz[0], sz[1])
+			}
+		}
+	}
+	if lines, _ := metricChart(asciiTheme(), []float64{1}, 40, 5); lines != nil {
+		t.Errorf("one run drew a chart: %q", lines)
+	}
+	if lines := errorTrendChart(asciiTheme(), rising[:1], nil, 0.01, time.UTC, 40, 6); lines != nil {
+		t.Errorf("one instant drew a chart: %q", lines)
+	}
+	if lines := errorTrendChart(asciiTheme(), rising, rising, 0.01, time.UTC, 40, 3); lines != nil {
+		t.Errorf("three lines drew a chart: %q", lines)
 	}
 }
 

@@ -4,22 +4,24 @@ import (
 	"math"
 	"strings"
 
+	"github.com/NimbleMarkets/ntcharts/canvas"
+	"github.com/NimbleMarkets/ntcharts/canvas/runes"
+	"github.com/NimbleMarkets/ntcharts/sparkline"
+
 	"github.com/mltop/mltop/ui/theme"
 )
 
-// Sparklines are drawn here rather than with ntcharts' sparkline: a one-line
-// trend in a table cell needs no canvas, and a table of hundreds of rows
-// redrawn every second should not allocate a chart model per cell.
-
-// sparkRamp returns the levels of a one-line sparkline, lowest
-// first. The lowest level is visible so a flat zero reads as a baseline, not
-// as missing data.
-func sparkRamp(t *theme.Theme) []string {
-	if t.ASCII {
-		return []string{".", ":", "-", "=", "+", "*", "#"}
-	}
-	return []string{"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"}
-}
+// One-line sparklines are drawn with ntcharts' sparkline (block runes) and,
+// in ASCII mode, with a ramp of ASCII characters, since ntcharts has no ASCII
+// column runes. Three things are done before the values reach ntcharts:
+//   - resample: its ring buffer keeps only the newest w values, so an hour of
+//     samples wider than the cell would lose its start; the samples are
+//     bucketed into w columns first, keeping each bucket's peak.
+//   - scaling to lo..hi: its scale always starts at 0 (SetMax only moves the
+//     top), while the pipeline durations need a relative scale; values are
+//     shifted and scaled to 0..1 here, with a fixed max of 1.
+//   - a baseline: it draws nothing for 0, and a flat zero must read as a
+//     baseline, not as missing data; 0 is lifted to the lowest block (1/8).
 
 // resample fits values into at most w columns, oldest left. When there are
 // more values than columns each column shows the largest value of its bucket,
@@ -59,6 +61,14 @@ func scaleMax(values []float64, floor float64) float64 {
 	return m
 }
 
+// asciiRamp is the ASCII sparkline's levels, lowest first. The lowest
+// level is visible so a flat zero reads as a baseline, not as missing data.
+const asciiRamp = ".:-=+*#"
+
+// sparkBaseline is the height, in cells, of a value at the bottom of the
+// scale: ntcharts' lowest block.
+const sparkBaseline = 1.0 / 8
+
 // spark draws values as a one-line sparkline of at most w cells, oldest
 // left, scaled from lo to hi (values outside are clipped).
 func spark(t *theme.Theme, values []float64, w int, lo, hi float64) string {
@@ -66,12 +76,36 @@ func spark(t *theme.Theme, values []float64, w int, lo, hi float64) string {
 	if len(vals) == 0 {
 		return ""
 	}
-	ramp := sparkRamp(t)
-	var b strings.Builder
+	if t.ASCII {
+		var b strings.Builder
+		for _, v := range vals {
+			i := level(v-lo, hi-lo, len(asciiRamp))
+			b.WriteString(asciiRamp[i : i+1])
+		}
+		return b.String()
+	}
+	sl := sparkline.New(len(vals), 1, sparkline.WithMaxValue(1), sparkline.WithNoAutoMaxValue())
 	for _, v := range vals {
-		b.WriteString(ramp[level(v-lo, hi-lo, len(ramp))])
+		sl.Push(sparkBaseline + (1-sparkBaseline)*unit(v-lo, hi-lo))
+	}
+	sl.DrawColumnsOnly()
+	var b strings.Builder
+	for x := range len(vals) {
+		r := sl.Canvas.Cell(canvas.Point{X: x, Y: 0}).Rune
+		if r == runes.Null {
+			r = ' '
+		}
+		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// unit maps v on 0..max to 0..1, clipped; 0 for NaN or an empty scale.
+func unit(v, max float64) float64 {
+	if !(max > 0) || !(v > 0) {
+		return 0
+	}
+	return math.Min(v/max, 1)
 }
 
 // spread is the range a relative trend is drawn over: the data's own
@@ -101,49 +135,6 @@ func level(v, max float64, n int) int {
 		return n - 1
 	}
 	return i
-}
-
-// sparkRows draws values as a column chart h lines tall and at most w cells
-// wide (oldest left), for trends that have room for more than one line.
-// Each column is filled from the bottom; its top cell shows the remainder
-// with the ramp's partial levels.
-func sparkRows(t *theme.Theme, values []float64, w, h int, max float64) []string {
-	vals := resample(values, w)
-	if len(vals) == 0 || h <= 0 {
-		return nil
-	}
-	if h == 1 {
-		return []string{spark(t, values, w, 0, max)}
-	}
-	ramp := sparkRamp(t)
-	full := ramp[len(ramp)-1]
-	rows := make([]strings.Builder, h)
-	for _, v := range vals {
-		// Height in eighths of a cell (or ramp steps), at least the baseline.
-		steps := len(ramp)
-		units := 0
-		if max > 0 && v > 0 {
-			units = int(math.Round(math.Min(v/max, 1) * float64(h*steps)))
-		}
-		for r := 0; r < h; r++ {
-			// r counts from the bottom line.
-			cell := " "
-			switch rem := units - r*steps; {
-			case rem >= steps:
-				cell = full
-			case rem > 0:
-				cell = ramp[rem-1]
-			case r == 0:
-				cell = ramp[0]
-			}
-			rows[h-1-r].WriteString(cell)
-		}
-	}
-	out := make([]string, h)
-	for i := range rows {
-		out[i] = rows[i].String()
-	}
-	return out
 }
 
 // gauge draws a bar of width cells (brackets included) filled to frac of 0..1:
