@@ -36,10 +36,10 @@ import (
 type chartRole int
 
 const (
-	roleBlank  chartRole = iota
-	roleAxis             // axis lines and their labels
-	rolePrimary          // braille series: the metric, or the stable revision
-	roleSecond           // line-rune series: the canary revision
+	roleBlank   chartRole = iota
+	roleAxis              // axis lines and their labels
+	rolePrimary           // braille series: the metric, or the stable revision
+	roleSecond            // line-rune series: the canary revision
 )
 
 // chartStyles styles each role; the zero style leaves a role plain.
