@@ -83,8 +83,11 @@ func OptionsFromEnv(getenv func(string) string) Options {
 
 // Client reads runs from one KFP API server. It is safe for concurrent use.
 type Client struct {
-	base  *url.URL // scheme, host and path prefix; no trailing slash
-	where string   // "kfp " + the base URL without credentials, for errors
+	base *url.URL // scheme, host and path prefix; no trailing slash
+	// shown is the base URL for messages: no password, no query (which
+	// might carry a secret); where prefixes every error with it.
+	shown string
+	where string
 	http  *http.Client
 	opts  Options // with defaults filled
 	names *pipelineNames
@@ -125,10 +128,12 @@ func New(o Options) (*Client, error) {
 	if hc == nil {
 		hc = defaultHTTPClient()
 	}
-	o.HTTPClient = hc
+	shown := *base
+	shown.RawQuery, shown.ForceQuery = "", false
 	return &Client{
 		base:  base,
-		where: "kfp " + base.Redacted(),
+		shown: shown.Redacted(),
+		where: "kfp " + shown.Redacted(),
 		http:  hc,
 		opts:  o,
 		names: newPipelineNames(),
@@ -236,7 +241,7 @@ func (c *Client) Healthz(ctx context.Context) (Healthz, error) {
 		TagName   string `json:"tag_name"`
 		MultiUser bool   `json:"multi_user"`
 	}
-	if err := c.getJSON(ctx, c.endpoint(nil, "healthz"), token, &body); err != nil {
+	if err := c.getJSON(ctx, c.endpoint(nil, "healthz"), token, nil, &body); err != nil {
 		return Healthz{}, err
 	}
 	return Healthz{

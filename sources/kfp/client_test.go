@@ -5,7 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -303,6 +307,37 @@ func TestPipelineNamesAreCachedAndRefusalsRetriedLater(t *testing.T) {
 	fetchPipelines(t, c)
 	if n := lookups(); n != 3 {
 		t.Errorf("%d lookups 11 minutes later, want 3 (the refused ID asked again)", n)
+	}
+}
+
+func TestPipelineLookupsPerFetchAreBounded(t *testing.T) {
+	var runs []wireRun
+	names := map[string]string{}
+	for i := range 20 {
+		id := fmt.Sprintf("p-%02d", i)
+		r := finishedRun(fmt.Sprintf("run-%02d", i), "", "SUCCEEDED", time.Duration(i+1)*time.Minute, 0)
+		r.PipelineVersionReference = &wireVersionRef{PipelineID: id, PipelineVersionID: "v"}
+		runs = append(runs, r)
+		names[id] = "pipeline " + id
+	}
+	fake := &fakeKFP{t: t, Runs: runs, Pipelines: names}
+	c := newClient(t, kfp.Options{BaseURL: fake.start().URL})
+	named := func(p sources.Pipelines) (n int) {
+		for _, r := range p.Runs {
+			if strings.HasPrefix(r.Pipeline, "pipeline ") {
+				n++
+			}
+		}
+		return n
+	}
+	if n := named(fetchPipelines(t, c)); n != 16 {
+		t.Errorf("first fetch named %d runs, want 16 (the per-fetch bound)", n)
+	}
+	if n := named(fetchPipelines(t, c)); n != 20 {
+		t.Errorf("second fetch named %d runs, want all 20", n)
+	}
+	if n := len(fake.Requests()) - len(fake.RunListRequests()); n != 20 {
+		t.Errorf("%d lookups, want 20 (each pipeline once)", n)
 	}
 }
 
@@ -718,6 +753,16 @@ func TestConnectionRefused(t *testing.T) {
 	}
 }
 
+func TestErrorsHideURLSecrets(t *testing.T) {
+	base := answering(t, 500, "application/json", `{"code":13,"message":"boom"}`)
+	withSecrets := strings.Replace(base, "http://", "http://oncall:hunter2@", 1) + "/?access_token=s3cret"
+	err := fetchErr(t, newClient(t, kfp.Options{BaseURL: withSecrets}))
+	want := "kfp " + strings.Replace(base, "http://", "http://oncall:xxxxx@", 1) + ": 500 Internal Server Error: boom"
+	if err.Error() != want {
+		t.Errorf("err = %v\nwant %s", err, want)
+	}
+}
+
 func TestTimeout(t *testing.T) {
 	fake := &fakeKFP{t: t}
 	srv := fake.start()
@@ -740,12 +785,38 @@ func TestTimeout(t *testing.T) {
 }
 
 func TestUnresolvableHost(t *testing.T) {
-	// .invalid never resolves (RFC 6761), so no network is needed to fail.
-	c := newClient(t, kfp.Options{BaseURL: "http://ml-pipeline.kubeflow.invalid:8888"})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_, err := c.Fetch(ctx)
-	if err == nil || !strings.HasPrefix(err.Error(), "kfp http://ml-pipeline.kubeflow.invalid:8888: cannot resolve host") {
-		t.Errorf("err = %v", err)
+	// The resolver's answer is injected: a test must not depend on DNS.
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, _, _ := net.SplitHostPort(addr)
+		return nil, &net.OpError{Op: "dial", Net: network, Err: &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}}
+	}
+	hc := &http.Client{Transport: &http.Transport{DialContext: dial}}
+	c := newClient(t, kfp.Options{BaseURL: "http://ml-pipeline.kubeflow:8888", HTTPClient: hc})
+	err := fetchErr(t, c)
+	if want := `kfp http://ml-pipeline.kubeflow:8888: cannot resolve host "ml-pipeline.kubeflow": is the URL right?`; err.Error() != want {
+		t.Errorf("err = %v\nwant %s", err, want)
+	}
+}
+
+func TestTLSProblems(t *testing.T) {
+	fake := &fakeKFP{t: t, Runs: eightRuns()}
+	tlsSrv := httptest.NewUnstartedServer(fake)
+	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is expected
+	tlsSrv.StartTLS()
+	t.Cleanup(tlsSrv.Close)
+	err := fetchErr(t, newClient(t, kfp.Options{BaseURL: tlsSrv.URL}))
+	if want := "kfp " + tlsSrv.URL + ": TLS certificate not accepted: "; !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("untrusted certificate: %v", err)
+	}
+	// The test server's own client trusts its certificate.
+	if p := fetchPipelines(t, newClient(t, kfp.Options{BaseURL: tlsSrv.URL, HTTPClient: tlsSrv.Client()})); len(p.Runs) != 8 {
+		t.Errorf("trusted: %d runs", len(p.Runs))
+	}
+
+	plain := fake.start()
+	httpsToPlain := strings.Replace(plain.URL, "http://", "https://", 1)
+	err = fetchErr(t, newClient(t, kfp.Options{BaseURL: httpsToPlain}))
+	if want := "kfp " + httpsToPlain + ": the server does not speak TLS: use http:// instead of https://?"; err.Error() != want {
+		t.Errorf("https to a plain server: %v", err)
 	}
 }

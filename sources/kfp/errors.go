@@ -72,7 +72,7 @@ func (c *Client) statusError(resp *http.Response, body []byte) error {
 		e.text = fmt.Sprintf("%s: %s: %s%s", c.where, status, c.permissionHint(), said)
 	case resp.StatusCode == http.StatusNotFound:
 		e.text = fmt.Sprintf("%s: %s: no KFP API at %s%s: is the URL the ml-pipeline service (port 8888) or the Kubeflow gateway with /pipeline?",
-			c.where, status, c.base.Redacted(), apiPrefix)
+			c.where, status, c.shown, apiPrefix)
 	case e.Message != "":
 		e.text = fmt.Sprintf("%s: %s: %s", c.where, status, e.Message)
 	default:
@@ -119,6 +119,7 @@ func (c *Client) transportError(err error) error {
 	var hostnameErr x509.HostnameError
 	var certInvalid x509.CertificateInvalidError
 	var verifyErr *tls.CertificateVerificationError
+	var notTLS tls.RecordHeaderError
 	var text string
 	switch {
 	case errors.Is(err, context.Canceled):
@@ -131,6 +132,9 @@ func (c *Client) transportError(err error) error {
 		text = "connection reset by the server: is the URL's scheme (http or https) right?"
 	case errors.As(err, &dnsErr):
 		text = fmt.Sprintf("cannot resolve host %q: is the URL right?", dnsErr.Name)
+	case errors.As(err, &notTLS), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		// net/http checks the TLS record itself and returns a bare message.
+		text = "the server does not speak TLS: use http:// instead of https://?"
 	case errors.As(err, &unknownAuthority), errors.As(err, &hostnameErr), errors.As(err, &certInvalid), errors.As(err, &verifyErr):
 		text = "TLS certificate not accepted: " + causeText(err)
 	default:

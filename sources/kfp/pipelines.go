@@ -38,21 +38,18 @@ func newPipelineNames() *pipelineNames {
 	return &pipelineNames{known: make(map[string]pipelineName)}
 }
 
-// resolve fills the Pipeline field of the runs refs point at. It is best
-// effort: a run whose pipeline cannot be named keeps the ID, and no lookup
-// failure fails the fetch.
-func (p *pipelineNames) resolve(ctx context.Context, c *Client, token string, now time.Time, runs []sources.PipelineRun, refs []pipelineRef) {
-	if len(refs) == 0 {
-		return
-	}
+// namePipelines fills the Pipeline field of the runs refs point at. It is
+// best effort: a run whose pipeline cannot be named keeps the ID, and no
+// lookup failure fails the fetch.
+func (c *Client) namePipelines(ctx context.Context, token string, now time.Time, runs []sources.PipelineRun, refs []pipelineRef) {
 	lookups := 0
 	for _, ref := range refs {
-		name, ok := p.cached(ref.id, now)
+		name, ok := c.names.cached(ref.id, now)
 		if !ok && lookups < maxLookupsPerFetch && ctx.Err() == nil {
 			lookups++
 			var err error
 			name, err = c.pipelineName(ctx, ref.id, token)
-			p.remember(ref.id, name, err, now)
+			c.names.remember(ref.id, name, err, now)
 		}
 		if name != "" {
 			runs[ref.index].Pipeline = name
@@ -99,7 +96,7 @@ func (c *Client) pipelineName(ctx context.Context, id, token string) (string, er
 		DisplayName string `json:"display_name"`
 		Name        string `json:"name"`
 	}
-	if err := c.getJSON(ctx, c.endpoint(nil, "pipelines", id), token, &body); err != nil {
+	if err := c.getJSON(ctx, c.endpoint(nil, "pipelines", id), token, nil, &body); err != nil {
 		return "", err
 	}
 	return cleanLine(firstNonEmpty(body.DisplayName, body.Name), maxNameRunes), nil

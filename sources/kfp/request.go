@@ -92,8 +92,10 @@ func (c *Client) bearerToken() (string, error) {
 }
 
 // getJSON GETs u and decodes a 200 answer into out. Every failure becomes
-// one line that names the source and the URL and says what to do.
-func (c *Client) getJSON(ctx context.Context, u *url.URL, token string, out any) error {
+// one line that names the source and the URL and says what to do. buf holds
+// the body; a caller reading many pages passes the same one so it grows
+// once (decoded strings are copies, so reusing it is safe); nil: a new one.
+func (c *Client) getJSON(ctx context.Context, u *url.URL, token string, buf *bytes.Buffer, out any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return fmt.Errorf("%s: cannot build the request: %v", c.where, causeText(err))
@@ -107,10 +109,14 @@ func (c *Client) getJSON(ctx context.Context, u *url.URL, token string, out any)
 		return c.transportError(err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
-	if err != nil {
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	buf.Reset()
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxBodyBytes+1)); err != nil {
 		return c.transportError(err)
 	}
+	body := buf.Bytes()
 	if len(body) > maxBodyBytes {
 		return fmt.Errorf("%s: the answer from %s is larger than %d MiB", c.where, c.apiPath(u), maxBodyBytes>>20)
 	}

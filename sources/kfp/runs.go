@@ -1,6 +1,7 @@
 package kfp
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -156,13 +157,14 @@ func (c *Client) Pipelines(ctx context.Context) (sources.Pipelines, error) {
 		refs      []pipelineRef // runs whose pipeline is known by ID only
 		pageToken string
 		truncated bool
+		body      bytes.Buffer // reused by every page
 	)
 	for {
 		if pageToken != "" {
 			q.Set("page_token", pageToken)
 		}
 		var page listRunsResponse
-		if err := c.getJSON(ctx, c.endpoint(q, "runs"), token, &page); err != nil {
+		if err := c.getJSON(ctx, c.endpoint(q, "runs"), token, &body, &page); err != nil {
 			return sources.Pipelines{}, err
 		}
 		if runs == nil {
@@ -196,10 +198,11 @@ func (c *Client) Pipelines(ctx context.Context) (sources.Pipelines, error) {
 		pageToken = next
 	}
 
-	c.names.resolve(ctx, c, token, now, runs, refs)
+	c.namePipelines(ctx, token, now, runs, refs)
 
-	// The server sorts; a stable sort keeps its order for equal times and
-	// protects the pane's "newest first" promise if a proxy reorders.
+	// The server sorts already; checking costs one pass and keeps the pane's
+	// newest-first promise even if a server ignored sort_by. The stable sort
+	// keeps the server's order among runs created in the same second.
 	newestFirst := func(a, b sources.PipelineRun) int { return b.Created.Compare(a.Created) }
 	if !slices.IsSortedFunc(runs, newestFirst) {
 		slices.SortStableFunc(runs, newestFirst)
@@ -276,10 +279,32 @@ func runError(a *apiRun, state string) string {
 // cleanLine makes API text safe and one line: no escapes or control
 // characters, single spaces, at most maxRunes runes.
 func cleanLine(s string, maxRunes int) string {
-	s = strings.Join(strings.Fields(clean.Text(s)), " ")
+	s = clean.Text(s)
+	if !singleSpaced(s) {
+		s = strings.Join(strings.Fields(s), " ")
+	}
 	if utf8.RuneCountInString(s) <= maxRunes {
 		return s
 	}
 	r := []rune(s)
 	return string(r[:maxRunes-1]) + "…"
+}
+
+// singleSpaced reports whether s has no leading, trailing or repeated
+// spaces, the common case that needs no copy. clean.Text has already turned
+// other whitespace controls into spaces; other Unicode spaces take the slow path.
+func singleSpaced(s string) bool {
+	prevSpace := true // a leading space counts as repeated
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			return false
+		}
+		space := c == ' '
+		if space && prevSpace {
+			return false
+		}
+		prevSpace = space
+	}
+	return !prevSpace || s == ""
 }
