@@ -285,7 +285,8 @@ func trendLegend(t *theme.Theme, cv sources.CanaryView, stable, canary string, w
 		stableMark, canaryMark = "..", "**"
 	}
 	span := ""
-	if from, to, ok := timeSpan(cv.Stable.ErrTrend, cv.Canary.ErrTrend); ok {
+	stablePts, canaryPts := plottable(cv.Stable.ErrTrend, math.Inf(1)), plottable(cv.Canary.ErrTrend, math.Inf(1))
+	if from, to, ok := comparedSpan(stablePts, canaryPts); ok {
 		span = " over " + health.Age(to.Sub(from).Round(time.Minute))
 	}
 	sm, cm := t.Dim.Render(stableMark), t.Chart.Render(canaryMark)

@@ -137,13 +137,19 @@ func asciiAxis(r rune, corner bool) rune {
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 // labelRows picks which of rows 0..last (counted up from the bottom) carry a
-// y-axis label: always the bottom and the top, and between them about every
-// third row so a tall chart has a scale without a label on every line.
+// y-axis label: the bottom, the top, and evenly between them about every
+// third to sixth row, so a tall chart has a scale without a label on every
+// line.
 func labelRows(last int) func(int) bool {
-	step := max(3, last/4)
-	return func(i int) bool {
-		return i == 0 || i == last || (i%step == 0 && last-i >= 2)
+	if last <= 0 {
+		return func(i int) bool { return i == 0 }
 	}
+	n := max(1, last/max(3, last/6))
+	rows := make([]bool, last+1)
+	for k := 0; k <= n; k++ {
+		rows[(k*last+n/2)/n] = true
+	}
+	return func(i int) bool { return i >= 0 && i <= last && rows[i] }
 }
 
 // metricChart draws a training metric over its runs, oldest left, with
@@ -261,10 +267,11 @@ const canaryChartMinHeight = 4
 // span to draw or no room.
 func errorTrendChart(t *theme.Theme, stable, canary []sources.Point, top float64, loc *time.Location, w, h int) []string {
 	stable, canary = plottable(stable, top), plottable(canary, top)
-	from, to, ok := timeSpan(stable, canary)
+	from, to, ok := comparedSpan(stable, canary)
 	if !ok || w < 16 || h < canaryChartMinHeight || !(top > 0) {
 		return nil
 	}
+	stable = within(stable, from)
 	// The line runes put a value of 0 on the x axis row itself, where it
 	// would merge with the axis. Starting the y range one row below zero
 	// lifts 0 to the first plot row, and the labels of that range still say
@@ -338,6 +345,28 @@ func plottable(pts []sources.Point, top float64) []sources.Point {
 		out = append(out, p)
 	}
 	return out
+}
+
+// comparedSpan is the time the chart covers: from the canary's first sample
+// (the stable's history before the canary existed compares nothing, and
+// ntcharts would draw the canary's missing start as a drop to the axis) to
+// the last sample of either; false when it is empty.
+func comparedSpan(stable, canary []sources.Point) (from, to time.Time, ok bool) {
+	from, to, ok = timeSpan(stable, canary)
+	if len(canary) > 0 {
+		from = canary[0].T
+	}
+	return from, to, ok && to.Unix() > from.Unix()
+}
+
+// within drops the points before from.
+func within(pts []sources.Point, from time.Time) []sources.Point {
+	for i, p := range pts {
+		if !p.T.Before(from) {
+			return pts[i:]
+		}
+	}
+	return nil
 }
 
 // timeSpan is the time both series cover together; false when it is empty.

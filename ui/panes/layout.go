@@ -4,6 +4,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/charmbracelet/x/ansi"
+
 	"github.com/mltop/mltop/ui/text"
 	"github.com/mltop/mltop/ui/theme"
 )
@@ -52,6 +54,22 @@ func block(t *theme.Theme, lines []string, w, h int) string {
 
 // fit truncates s to w cells (at a word boundary when one is near) and pads it.
 func fit(t *theme.Theme, s string, w int) string { return text.Fit(s, w, t.Glyphs.Ellipsis) }
+
+// clip truncates s to w cells anywhere, not only at a space, for free
+// text whose every word counts (error messages, pod names).
+func clip(t *theme.Theme, s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	if text.Width(s) <= w {
+		return s
+	}
+	ew := text.Width(t.Glyphs.Ellipsis)
+	if ew >= w {
+		return ansi.Truncate(s, w, "")
+	}
+	return ansi.Truncate(s, w-ew, "") + t.Glyphs.Ellipsis
+}
 
 // trunc truncates s to w cells without padding.
 func trunc(t *theme.Theme, s string, w int) string { return text.Truncate(s, w, t.Glyphs.Ellipsis) }

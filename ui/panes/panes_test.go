@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mltop/mltop/sources"
 )
@@ -15,10 +16,10 @@ func TestPipelinesShowsTheRateVerdictCountsAndFailures(t *testing.T) {
 	mustContain(t, body,
 		"success 91.2%  ! < 95%  (52/57 finished)",
 		"runs 60  ok 52  fail 5  running 3",
-		"avg 35m  p95 41m",
-		"duration ", "last 57 runs",
+		"duration avg 35m  p95 41m",
+		"last 57 runs",
 		"failed runs (5), newest first",
-		"47m ago train-model-03: OOMKilled: exit code 137 in step train (attempt 1)")
+		"47m ago OOMKilled: exit code 137 in step train (attempt 1)")
 	if got := p.Title(in); got != "PIPELINES 24h" {
 		t.Errorf("title %q", got)
 	}
@@ -31,7 +32,43 @@ func TestPipelinesShowsTheRateVerdictCountsAndFailures(t *testing.T) {
 	// Short: the numbers stay, the trend and the list go first.
 	short := p.Body(in, 90, 3)
 	mustContain(t, short, "success 91.2%", "runs 60", "avg 35m")
-	mustNotContain(t, short, "duration", "failed runs")
+	mustNotContain(t, short, "last 57 runs", "failed runs")
+}
+
+func TestPipelinesFailuresLeadWithTheErrorMessage(t *testing.T) {
+	in := fixtureInput(asciiTheme())
+	runs := append([]sources.PipelineRun(nil), in.Snap.Pipelines.Runs...)
+	for i := range runs {
+		if runs[i].State == sources.RunFailed {
+			runs[i].Name = "recommendation-training-pipeline-20260310-1" + pad5(i)[3:]
+			runs[i].Error = "train-model: OOMKilled (exit code 137)"
+		}
+	}
+	in.Snap.Pipelines.Runs = runs
+	p := paneByID(Pipelines)
+	// A pane 28 cells wide, as at 120x40: the age and the message, no name.
+	narrow := p.Body(in, 28, 14)
+	mustContain(t, narrow, "47m train-model: OOMKil", "failed runs (5)")
+	mustNotContain(t, narrow, "recommendation")
+	for _, l := range strings.Split(plain(narrow), "\n") {
+		if strings.Contains(l, "ago") && !strings.Contains(l, "train-model: OOM") {
+			t.Errorf("failure row without its message: %q", l)
+		}
+	}
+	// Wide: the run name follows when it fits whole.
+	wide := p.Body(in, 120, 14)
+	mustContain(t, lineWith(t, wide, "47m ago"), "train-model: OOMKilled (exit code 137)  run recommendation-training-pipeline-20260310-103")
+	// Zoomed: each failure gets a second line with its run.
+	in.Zoomed = true
+	zoomed := plain(p.Body(in, 80, 20))
+	if got := strings.TrimSpace(lineWith(t, zoomed, "47m ago")); got != "47m ago train-model: OOMKilled (exit code 137)" {
+		t.Errorf("zoomed failure row %q", got)
+	}
+	mustContain(t, zoomed, "\n          run recommendation-training-pipeline-20260310-103")
+	// No message: the name says which run it was.
+	in.Zoomed = false
+	runs[3].Error = ""
+	mustContain(t, p.Body(in, 60, 14), "47m ago no error message  run recommendation-training-")
 }
 
 func TestPipelinesAboveTheThresholdSaysOK(t *testing.T) {
@@ -52,7 +89,7 @@ func TestPipelinesCursorWalksTheFailures(t *testing.T) {
 	in := fixtureInput(asciiTheme())
 	in.Focused = true
 	p := paneByID(Pipelines)
-	for cursor, name := range map[int]string{0: "train-model-03", 2: "train-model-05", 4: "train-model-07"} {
+	for cursor, name := range map[int]string{0: "(attempt 1)", 2: "(attempt 3)", 4: "(attempt 5)"} {
 		in.Cursor = cursor
 		// Five lines of figures and one of failures: the list must scroll.
 		body := p.Body(in, 80, 6)
@@ -99,7 +136,7 @@ func TestRegistryShowsWaitsAgainstTheLimitAndTheChampion(t *testing.T) {
 	in := fixtureInput(asciiTheme())
 	p := paneByID(Registry)
 	body := p.Body(in, 80, 8)
-	mustContain(t, body, "recommendation-v3: waiting 3  oldest 30h ! > 24h", "champion recommendation-v3 v7")
+	mustContain(t, body, "waiting 3  oldest 30h ! > 24h", "champion v7  recommendation-v3")
 	if l := lineWith(t, body, "v8 "); !strings.Contains(l, "! v8") || !strings.Contains(l, "30h") || !strings.Contains(l, "READY") {
 		t.Errorf("v8 waits past the limit: %q", l)
 	}
@@ -115,6 +152,71 @@ func TestRegistryShowsWaitsAgainstTheLimitAndTheChampion(t *testing.T) {
 	}
 	in.Focused, in.Cursor = true, 2
 	mustContain(t, cursorLine(t, p.Body(in, 80, 3)), "v10")
+}
+
+func TestRegistryNamesTheChampionVersionFirst(t *testing.T) {
+	in := fixtureInput(asciiTheme())
+	reg := in.Snap.Registry
+	reg.Promoted = append([]sources.ModelVersion(nil), reg.Promoted...)
+	reg.Promoted[0].Model = "recommendation-classifier"
+	reg.Waiting = append([]sources.ModelVersion(nil), reg.Waiting...)
+	for i := range reg.Waiting {
+		reg.Waiting[i].Model = "recommendation-classifier"
+	}
+	in.Snap.Registry = reg
+	p := paneByID(Registry)
+	// 28 cells, as at 120x40: the version survives, the name is cut.
+	narrow := p.Body(in, 28, 6)
+	if got := strings.TrimSpace(lineWith(t, narrow, "champion")); !strings.HasPrefix(got, "champion v7") {
+		t.Errorf("champion line %q", got)
+	}
+	mustContain(t, narrow, "3 waiting, oldest 30h !", "! v8   30h")
+	mustContain(t, p.Body(in, 60, 6), "champion v7  recommendation-classifier")
+}
+
+func TestRegistryGroupsSeveralModels(t *testing.T) {
+	in := fixtureInput(asciiTheme())
+	now := fixtureNow()
+	in.Snap.Registry = sources.Registry{
+		PromotedAlias: "champion",
+		Promoted: []sources.ModelVersion{
+			{Model: "recommendation-v3", Version: "7"}, {Model: "fraud-model", Version: "3"}, {Model: "churn", Version: "12"},
+		},
+		// Oldest first across models, as MLflow's adapter orders them.
+		Waiting: []sources.ModelVersion{
+			{Model: "recommendation-v3", Version: "8", Status: "READY", Created: now.Add(-30 * time.Hour)},
+			{Model: "fraud-model", Version: "4", Status: "READY", Created: now.Add(-6 * time.Hour)},
+			{Model: "recommendation-v3", Version: "9", Status: "READY", Created: now.Add(-5 * time.Hour)},
+		},
+	}
+	p := paneByID(Registry)
+	body := plain(p.Body(in, 60, 10))
+	want := []string{
+		"waiting 3 in 2 models  oldest 30h ! > 24h",
+		"recommendation-v3  champion v7",
+		"  ! v8  30h  READY",
+		"    v9   5h  READY",
+		"fraud-model  champion v3",
+		"    v4   6h  READY",
+		"churn  champion v12, nothing waiting",
+	}
+	got := strings.Split(body, "\n")
+	for i, w := range want {
+		if strings.TrimRight(got[i], " ") != w {
+			t.Errorf("line %d: %q, want %q", i, got[i], w)
+		}
+	}
+	// The cursor walks the versions in the order they are listed.
+	order := WaitingVersions(in.Snap.Registry)
+	if len(order) != 3 || order[1].Version != "9" || order[2].Version != "4" {
+		t.Errorf("cursor order %v", order)
+	}
+	in.Focused, in.Cursor = true, 2
+	mustContain(t, cursorLine(t, p.Body(in, 60, 10)), "v4")
+	// A short pane scrolls to the cursor.
+	mustContain(t, cursorLine(t, p.Body(in, 60, 3)), "v4")
+	// Narrow: the model name gives way to its champion.
+	mustContain(t, p.Body(in, 24, 10), "recommen...  champion v7", "\nchurn  champion v12")
 }
 
 func TestServingTableRowsCarryTheirState(t *testing.T) {

@@ -2,6 +2,7 @@ package panes
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/mltop/mltop/config"
 	"github.com/mltop/mltop/sources"
@@ -83,8 +84,9 @@ func (p pipelinesPane) Body(in Input, w, h int) string {
 	if st.Other > 0 {
 		counts += fmt.Sprintf("  other %d", st.Other)
 	}
-	counts = firstFit(w, counts, fmt.Sprintf("%d runs %d ok %d fail %d run", st.Total, st.Succeeded, st.Failed, st.Running))
-	durations := "avg " + fmtDuration(st.AvgDuration) + "  p95 " + fmtDuration(st.P95Duration)
+	counts = firstFit(w, counts, fmt.Sprintf("runs %d ok %d fail %d run %d", st.Total, st.Succeeded, st.Failed, st.Running))
+	durations := firstFit(w, "duration avg "+fmtDuration(st.AvgDuration)+"  p95 "+fmtDuration(st.P95Duration),
+		"took avg "+fmtDuration(st.AvgDuration)+" p95 "+fmtDuration(st.P95Duration))
 	core := []ranked{{0, success}, {1, counts}, {3, durations}}
 	if note := f.note(); note != "" {
 		core = append([]ranked{{2, note}}, core...)
@@ -95,10 +97,16 @@ func (p pipelinesPane) Body(in Input, w, h int) string {
 	failed := failedRuns(pl.Runs)
 	trend := durationTrend(t, pl.Runs, w)
 	// The failures matter more than the trend, but three of them are enough
-	// to see a pattern; the trend comes before the rest of the list.
+	// to see a pattern; the trend comes before the rest of the list. Zoomed,
+	// each failure also gets a line with its run's name when that leaves
+	// room for the three.
+	perRun := 1
+	if in.Zoomed && room >= 2+2*min(len(failed), 3) {
+		perRun = 2
+	}
 	listRows := 0
 	if len(failed) > 0 && room >= 2 {
-		listRows = min(len(failed), 3, room-1)
+		listRows = min(min(len(failed), 3)*perRun, room-1)
 		room -= 1 + listRows
 	}
 	if trend != "" && room >= 1 {
@@ -109,9 +117,10 @@ func (p pipelinesPane) Body(in Input, w, h int) string {
 	case len(failed) == 0 && room >= 1:
 		lines = append(lines, t.OK.Render(t.Glyphs.OK+" no failed runs"))
 	case listRows > 0:
-		listRows += min(len(failed)-listRows, room)
-		lines = append(lines, t.Header.Render(fmt.Sprintf("failed runs (%d), newest first", len(failed))))
-		lines = append(lines, failureRows(in, t, failed, w, listRows)...)
+		listRows += min(len(failed)*perRun-listRows, room)
+		lines = append(lines, t.Header.Render(firstFit(w,
+			fmt.Sprintf("failed runs (%d), newest first", len(failed)), fmt.Sprintf("failed runs (%d), by age", len(failed)))))
+		lines = append(lines, failureRows(in, t, failed, w, listRows, perRun)...)
 	}
 	return block(t, lines, w, h)
 }
@@ -128,15 +137,19 @@ func failedRuns(runs []sources.PipelineRun) []sources.PipelineRun {
 }
 
 // failureRows draws rows lines of the failure list, scrolled to the cursor
-// when the pane has the keyboard.
-func failureRows(in Input, t *theme.Theme, failed []sources.PipelineRun, w, rows int) []string {
+// when the pane has the keyboard. A row leads with the age and the error
+// message, which says what failed ("3h ago  train-model: OOMKilled (exit
+// code 137)"); the run's name, often the pipeline's name and a timestamp,
+// follows only where it fits whole: on a wide row, or on a line of its own
+// when perRun is 2. A narrow row drops the word "ago" to keep the message.
+func failureRows(in Input, t *theme.Theme, failed []sources.PipelineRun, w, rows, perRun int) []string {
 	cursor := -1
 	if in.Focused {
 		cursor = clampCursor(in.Cursor, len(failed))
 	}
-	start := scrollStart(cursor, rows, len(failed))
+	start := scrollStart(cursor, rows/perRun, len(failed))
 	out := make([]string, 0, rows)
-	for i := start; i < len(failed) && len(out) < rows; i++ {
+	for i := start; i < len(failed) && len(out)+perRun <= rows; i++ {
 		r := failed[i]
 		at := r.Finished
 		if at.IsZero() {
@@ -146,20 +159,40 @@ func failureRows(in Input, t *theme.Theme, failed []sources.PipelineRun, w, rows
 		if name == "" {
 			name = oneLine(r.Pipeline)
 		}
-		msg := oneLine(r.Error)
-		if msg == "" {
-			msg = "no error message"
-		}
 		selected := i == cursor
-		row := cursorMark(t, selected) + " " + fmt.Sprintf("%-7s", ago(in.Now, at)) + " "
-		// The message says what went wrong: the name gets at most a third
-		// of a narrow row so the message is not pushed out of it.
-		row += trunc(t, name, max(12, (w-text.Width(row))/3)) + ":"
-		row = appendFit(t, row, " ", paint(t.Dim.Render, msg, selected), w, 10)
+		age, ageW := ago(in.Now, at), len("22h ago")
+		if w < 40 {
+			age, ageW = strings.TrimSuffix(age, " ago"), len("22h")
+		}
+		lead := cursorMark(t, selected) + " " + fmt.Sprintf("%-*s", ageW, age) + " "
+		row := lead
+		runName := ""
+		if name != "" {
+			runName = paint(t.Dim.Render, "run "+name, selected)
+		}
+		switch msg := oneLine(r.Error); {
+		case msg != "":
+			// Cut inside a word if need be: "OOMK..." tells more than
+			// dropping the word at the last space.
+			row += clip(t, msg, w-text.Width(row))
+		case name != "":
+			// Without a message the name is all there is to go on.
+			row += paint(t.Dim.Render, "no error message", selected) + "  "
+			row += clip(t, "run "+name, w-text.Width(row))
+			runName = ""
+		default:
+			row += paint(t.Dim.Render, "no error message", selected)
+		}
+		if perRun == 1 && runName != "" && w >= 100 && text.Width(row)+2+text.Width(runName) <= w {
+			row += "  " + runName
+		}
 		if selected {
 			row = t.Selected.Render(fit(t, row, w))
 		}
 		out = append(out, row)
+		if perRun == 2 {
+			out = append(out, strings.Repeat(" ", text.Width(lead))+runName)
+		}
 	}
 	return out
 }
