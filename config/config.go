@@ -69,19 +69,24 @@ type Prometheus struct {
 // MLflow is the tracking and registry source.
 type MLflow struct {
 	Source        `yaml:",inline"`
-	Experiment    string `yaml:"experiment"`
-	Metric        string `yaml:"metric"`
-	PromotedAlias string `yaml:"promoted_alias"`
-	RunsLimit     int    `yaml:"runs_limit"`
+	Experiment    string   `yaml:"experiment"`
+	Metric        string   `yaml:"metric"`
+	PromotedAlias string   `yaml:"promoted_alias"`
+	RunsLimit     int      `yaml:"runs_limit"`
+	Models        []string `yaml:"models"`      // registered models in the registry pane; empty: all
+	KFPRunTag     string   `yaml:"kfp_run_tag"` // run tag holding the Kubeflow Pipelines run id
 }
 
 // KFP is the Kubeflow Pipelines source.
 type KFP struct {
-	Source    `yaml:",inline"`
-	Namespace string        `yaml:"namespace"` // multi-user namespace
-	Window    time.Duration `yaml:"window"`    // runs created within this window
-	Pipeline  string        `yaml:"pipeline"`  // only runs whose display name contains this, empty: all
-	TokenFile string        `yaml:"token_file"`
+	Source       `yaml:",inline"`
+	Namespace    string        `yaml:"namespace"` // multi-user namespace
+	Window       time.Duration `yaml:"window"`    // runs created within this window
+	Pipeline     string        `yaml:"pipeline"`  // only runs whose display name contains this, empty: all
+	TokenFile    string        `yaml:"token_file"`
+	ExperimentID string        `yaml:"experiment_id"` // only runs of this KFP experiment; empty: all
+	MaxRuns      int           `yaml:"max_runs"`      // newest runs read per refresh, to bound the cost
+	CAFile       string        `yaml:"ca_file"`       // CA bundle of a gateway with a private certificate
 }
 
 // UI holds presentation settings.
@@ -118,10 +123,12 @@ func Default() Config {
 			Metric:        "cv_f1_mean",
 			PromotedAlias: "champion",
 			RunsLimit:     50,
+			KFPRunTag:     "kfp_run_id",
 		},
 		KFP: KFP{
-			Source: Source{Refresh: 30 * time.Second, Timeout: 10 * time.Second},
-			Window: 24 * time.Hour,
+			Source:  Source{Refresh: 30 * time.Second, Timeout: 10 * time.Second},
+			Window:  24 * time.Hour,
+			MaxRuns: 2000,
 		},
 	}
 }

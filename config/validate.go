@@ -236,6 +236,14 @@ func (v *validator) mlflow() {
 	if m.RunsLimit < 1 || m.RunsLimit > 10000 {
 		v.fail("mlflow.runs_limit", fmt.Sprintf("%d must be from 1 to 10000", m.RunsLimit))
 	}
+	if strings.TrimSpace(m.KFPRunTag) == "" {
+		v.fail("mlflow.kfp_run_tag", "is empty; name the run tag that holds the pipeline run id, e.g. kfp_run_id")
+	}
+	for _, name := range m.Models {
+		if strings.TrimSpace(name) == "" || strings.Contains(name, "'") {
+			v.fail("mlflow.models", fmt.Sprintf("%q is not a usable model name (empty, or contains a quote)", name))
+		}
+	}
 }
 
 func (v *validator) kfp() {
@@ -245,6 +253,9 @@ func (v *validator) kfp() {
 		v.namespace("kfp.namespace", -1, k.Namespace)
 	}
 	v.positive("kfp.window", k.Window)
+	if k.MaxRuns < 1 || k.MaxRuns > 100000 {
+		v.fail("kfp.max_runs", fmt.Sprintf("%d must be from 1 to 100000", k.MaxRuns))
+	}
 }
 
 // promDuration parses a PromQL duration: units y, w, d, h, m, s, ms, each at

@@ -60,6 +60,9 @@ func TestValidateEachRule(t *testing.T) {
 		{"empty alias", func(c *Config) { c.MLflow.PromotedAlias = "" }, "mlflow.promoted_alias", "is empty"},
 		{"runs limit zero", func(c *Config) { c.MLflow.RunsLimit = 0 }, "mlflow.runs_limit", "0 must be from 1 to 10000"},
 		{"runs limit too big", func(c *Config) { c.MLflow.RunsLimit = 10001 }, "mlflow.runs_limit", "10001 must be from 1 to 10000"},
+		{"empty kfp run tag", func(c *Config) { c.MLflow.KFPRunTag = " " }, "mlflow.kfp_run_tag", "is empty"},
+		{"quoted model name", func(c *Config) { c.MLflow.Models = []string{"it's"} }, "mlflow.models", "contains a quote"},
+		{"kfp max runs zero", func(c *Config) { c.KFP.MaxRuns = 0 }, "kfp.max_runs", "0 must be from 1 to 100000"},
 		{"bad kfp namespace", func(c *Config) { c.KFP.Namespace = "Team A" }, "kfp.namespace", `"Team A" is not a valid namespace name`},
 		{"zero kfp window", func(c *Config) { c.KFP.Window = 0 }, "kfp.window", "must be greater than 0"},
 	}
