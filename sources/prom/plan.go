@@ -10,19 +10,19 @@ import (
 type slot int
 
 const (
-	slotRequests       slot = iota // request rate, finest grouping (revision when known)
-	slotErrors                     // 5xx rate, finest grouping
-	slotP50Service                 // histogram_quantile(0.5) by service
-	slotP99Service                 // histogram_quantile(0.99) by service
-	slotP50Revision                // by revision
-	slotP99Revision                // by revision
-	slotRequestsTrend              // range of slotRequests
-	slotErrorsTrend                // range of slotErrors
-	slotP99Trend                   // range of slotP99Service
-	slotGPU                        // dcgm-exporter gauges
-	slotGPUTrend                   // range: mean utilisation
-	slotOOM                        // kube-state-metrics last terminated reason
-	slotOOMTime                    // its timestamp
+	slotRequests      slot = iota // request rate, finest grouping (revision when known)
+	slotErrors                    // 5xx rate, finest grouping
+	slotP50Service                // histogram_quantile(0.5) by service
+	slotP99Service                // histogram_quantile(0.99) by service
+	slotP50Revision               // by revision
+	slotP99Revision               // by revision
+	slotRequestsTrend             // range of slotRequests
+	slotErrorsTrend               // range of slotErrors
+	slotP99Trend                  // range of slotP99Service
+	slotGPU                       // dcgm-exporter gauges
+	slotGPUTrend                  // range: mean utilisation
+	slotOOM                       // kube-state-metrics last terminated reason
+	slotOOMTime                   // its timestamp
 )
 
 // query is one PromQL expression of a refresh.
