@@ -158,7 +158,7 @@ func canaryLines(in Input, t *theme.Theme, cv sources.CanaryView, w, h, notes in
 	if selected != "" {
 		room--
 	}
-	lines = append(lines, canaryTrend(in, t, cv, w, room)...)
+	lines = append(lines, canaryTrend(in, t, cv, w, h, room)...)
 	lines = append(lines, ranked{0, canaryVerdict(t, in, cv, w)})
 	if selected != "" {
 		lines = append(lines, ranked{9, t.Dim.Render(selected)})
@@ -166,17 +166,18 @@ func canaryLines(in Input, t *theme.Theme, cv sources.CanaryView, w, h, notes in
 	return lines
 }
 
-// canaryTrend is the 5xx trend of both revisions in at most room lines: a
-// legend and an ntcharts chart. Unzoomed it stops at a few lines so the pane
-// stays a summary; zoomed it takes the screen. The chart is only built when
-// it has room.
-func canaryTrend(in Input, t *theme.Theme, cv sources.CanaryView, w, room int) []ranked {
+// canaryTrend is the 5xx trend of both revisions in at most room lines of a
+// pane h lines tall: a legend and an ntcharts chart. Unzoomed it takes at
+// most half the pane (and at least a readable 8 lines) so the pane stays a
+// summary; zoomed it takes the screen. The chart is only built when it has
+// room.
+func canaryTrend(in Input, t *theme.Theme, cv sources.CanaryView, w, h, room int) []ranked {
 	if !cv.HasMetrics || room < canaryChartMinHeight+1 {
 		return nil
 	}
 	chartH := room - 1
 	if !in.Zoomed {
-		chartH = min(chartH, 8)
+		chartH = min(chartH, max(8, h/2))
 	}
 	stable, canary := cv.Stable.ErrTrend, cv.Canary.ErrTrend
 	top := scaleMax(sources.Values(canary), scaleMax(sources.Values(stable), in.Thresholds.ErrorRateMax))

@@ -69,6 +69,18 @@ func TestSparklines(t *testing.T) {
 	if got := spark(unicodeTheme(), []float64{1, 1}, 0, 0, 1); got != "" {
 		t.Errorf("no room drew %q", got)
 	}
+	// One drawer serves a table's rows: a short row after a long one keeps
+	// nothing of it.
+	d := newSparkDrawer(unicodeTheme(), 6)
+	if got := d.draw([]float64{4, 4, 4, 4, 4, 4, 4, 4}, 0, 4); got != "██████" {
+		t.Errorf("full row %q", got)
+	}
+	if got := d.draw([]float64{0, 4}, 0, 4); got != "▁█" {
+		t.Errorf("short row after a full one %q", got)
+	}
+	if got := d.draw(nil, 0, 4); got != "" {
+		t.Errorf("empty row %q", got)
+	}
 }
 
 func TestSpreadKeepsSteadySeriesFlat(t *testing.T) {

@@ -2,6 +2,7 @@ package panes
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -374,9 +375,9 @@ func TestInfraShowsGaugesAndOOMKills(t *testing.T) {
 	p := paneByID(Infra)
 	body := p.Body(in, 100, 8)
 	mustContain(t, body, "GPU util  max 73%  mean 36%",
-		"gpu-node-1/0 [###############.....]  73%  image-embedder-predictor-7f9c6d-xk2p4  mem 12.0/40.0G",
-		"gpu-node-1/1 [....................]   0%",
-		"mean 1h ",
+		"gpu-node-1/0 [###############.....]  73%  mem 12.0/40.0G  image-embedder-predictor-7f9c6d-xk2p4",
+		"gpu-node-1/1 [....................]   0%  mem 0.0/40.0G",
+		"mean util 1h ",
 		"OOM 24h: 1 ! > 0  2h ago image-embedder image-embedder-predictor-7f9c6d-xk2p4")
 	if got := plain(p.Summary(in, 80)); got != "gpu max 73%  OOM 1 !" {
 		t.Errorf("summary %q", got)
@@ -384,6 +385,66 @@ func TestInfraShowsGaugesAndOOMKills(t *testing.T) {
 	mustContain(t, p.Title(in), "INFRA 2 GPUs")
 	// One line: the OOM count is what alerts, so it is what stays.
 	mustContain(t, p.Body(in, 100, 1), "OOM 24h: 1")
+}
+
+// withGPUs returns in with the given GPUs in place of the fixture's.
+func withGPUs(in Input, gpus ...sources.GPU) Input {
+	in.Snap.Infra.GPUs = gpus
+	return in
+}
+
+func TestInfraGPULabelsAreNeverCut(t *testing.T) {
+	fleet := []sources.GPU{
+		{Node: "gpu-node-a", Device: "0", Pod: "image-embedder-predictor-00003-deployment-sj", Util: 66, MemUsedMB: 22 * 1024, MemTotMB: 80 * 1024},
+		{Node: "gpu-node-a", Device: "1", Util: 63},
+		{Node: "gpu-node-b", Device: "0", Util: 0},
+		{Node: "gpu-node-b", Device: "1", Util: 0},
+	}
+	in := withGPUs(fixtureInput(asciiTheme()), fleet...)
+	p := paneByID(Infra)
+	// 28 cells, as at 120x40: the bar shrinks so the whole name fits.
+	body := p.Body(in, 28, 8)
+	mustContain(t, body, "gpu-node-a/0 [#####...]  66%", "gpu-node-b/1 [........]   0%")
+	mustNotContain(t, body, "gpu-node...")
+	// Narrower still: the shared "gpu-node-" goes, and a line names it.
+	narrow := p.Body(in, 20, 8)
+	mustContain(t, narrow, "a/0 [######...]  66%", "b/1 [.........]   0%", "nodes gpu-node-*")
+	// Wide: memory in a column, then the pod using the GPU.
+	mustContain(t, p.Body(in, 120, 8), "gpu-node-a/0 [#############.......]  66%  mem 22.0/80.0G  image-embedder-predictor-00003-deployment-sj")
+	if got := commonNodePrefix(fleet[:1]); got != "gpu-node-" {
+		t.Errorf("one node: prefix %q", got)
+	}
+	if got := commonNodePrefix([]sources.GPU{{Node: "alpha"}, {Node: "beta"}}); got != "" {
+		t.Errorf("nothing shared: prefix %q", got)
+	}
+	if got := commonNodePrefix([]sources.GPU{{Node: "gpu-1"}, {Node: "gpu-1-big"}}); got != "gpu-" {
+		t.Errorf("the prefix ends at a separator: %q", got)
+	}
+}
+
+func TestInfraClampsOddUtilisation(t *testing.T) {
+	in := withGPUs(fixtureInput(asciiTheme()),
+		sources.GPU{Node: "n1", Device: "0", Util: math.NaN()},
+		sources.GPU{Node: "n1", Device: "1", Util: -5},
+		sources.GPU{Node: "n1", Device: "2", Util: 250},
+		sources.GPU{Node: "n1", Device: "3", Util: math.Inf(1)},
+	)
+	p := paneByID(Infra)
+	body := p.Body(in, 40, 8)
+	mustContain(t, body,
+		"n1/0 [....................]    -",
+		"n1/1 [....................]   0%",
+		"n1/2 [####################] 100%",
+		"n1/3 [####################] 100%",
+		"GPU util  max 100%  mean 67%")
+	mustNotContain(t, body, "NaN", "250", "-5", "Inf")
+	if got := plain(p.Summary(in, 80)); !strings.HasPrefix(got, "gpu max 100%") {
+		t.Errorf("summary %q", got)
+	}
+	// No GPU reported a number: the figures say so.
+	in = withGPUs(in, sources.GPU{Node: "n1", Device: "0", Util: math.NaN()})
+	mustContain(t, p.Body(in, 40, 8), "GPU util  max -  mean -")
+	mustContain(t, p.Summary(in, 80), "gpu max -")
 }
 
 func TestUnicodeThemeUsesItsGlyphs(t *testing.T) {

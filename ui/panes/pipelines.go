@@ -211,11 +211,27 @@ func durationTrend(t *theme.Theme, runs []sources.PipelineRun, w int) string {
 	if len(d) < 2 {
 		return ""
 	}
-	lo, hi := spread(d)
-	tail := fmt.Sprintf("  last %d runs", len(d))
-	room := w - len(label) - len(tail)
+	// One cell per run: a bucket of runs would show its slowest, and a
+	// narrow pane would draw every cell at the top. When the runs do not
+	// fit, the newest do, and the tail says how many.
+	tail := "  last %d runs"
+	room := w - len(label) - len(fmt.Sprintf(tail, len(d)))
+	if room < min(len(d), 10) {
+		tail = " %d runs"
+		room = w - len(label) - len(fmt.Sprintf(tail, len(d)))
+	}
 	if room < 4 {
 		return ""
 	}
-	return label + t.Chart.Render(spark(t, d, room, lo, hi)) + t.Dim.Render(tail)
+	d = lastN(d, room)
+	lo, hi := spread(d)
+	return label + t.Chart.Render(spark(t, d, room, lo, hi)) + t.Dim.Render(fmt.Sprintf(tail, len(d)))
+}
+
+// lastN keeps the newest n values.
+func lastN(values []float64, n int) []float64 {
+	if len(values) > n {
+		return values[len(values)-n:]
+	}
+	return values
 }

@@ -40,6 +40,9 @@ type servingTable struct {
 	cols     []columnSpec
 	trendErr bool // the trend column shows the 5xx rate, else requests
 	showNS   bool // rows span several namespaces: names carry theirs
+	// sparks draws the trend column, one ntcharts sparkline for all rows;
+	// made on the first row that needs it.
+	sparks *sparkDrawer
 }
 
 // Column widths: wide enough for "100.0k", "12.50!", "1450ms!".
@@ -345,7 +348,10 @@ func (tb *servingTable) trend(r sources.ServiceRow) string {
 		return "-"
 	}
 	vals := sources.Values(pts)
-	return spark(tb.t, vals, tb.colWidth(colTrend), 0, scaleMax(vals, floor))
+	if tb.sparks == nil {
+		tb.sparks = newSparkDrawer(tb.t, tb.colWidth(colTrend))
+	}
+	return tb.sparks.draw(vals, 0, scaleMax(vals, floor))
 }
 
 func (tb *servingTable) colWidth(id servingColumn) int {

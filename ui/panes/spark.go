@@ -72,11 +72,36 @@ const sparkBaseline = 1.0 / 8
 // spark draws values as a one-line sparkline of at most w cells, oldest
 // left, scaled from lo to hi (values outside are clipped).
 func spark(t *theme.Theme, values []float64, w int, lo, hi float64) string {
-	vals := resample(values, w)
+	return newSparkDrawer(t, w).draw(values, lo, hi)
+}
+
+// sparkDrawer draws one-line sparklines of at most w cells. It holds one
+// ntcharts sparkline for all of them: a table draws a sparkline per row,
+// and each model allocates a canvas of styled cells (over half a kilobyte a
+// cell), so a model per row would be most of the table's cost. The drawer
+// belongs to one frame's table; ntcharts models share their buffers with
+// their copies, so it is never copied or kept.
+type sparkDrawer struct {
+	t     *theme.Theme
+	w     int
+	model *sparkline.Model // nil in ASCII mode, or without room
+}
+
+func newSparkDrawer(t *theme.Theme, w int) *sparkDrawer {
+	d := &sparkDrawer{t: t, w: w}
+	if !t.ASCII && w > 0 {
+		m := sparkline.New(w, 1, sparkline.WithMaxValue(1), sparkline.WithNoAutoMaxValue())
+		d.model = &m
+	}
+	return d
+}
+
+func (d *sparkDrawer) draw(values []float64, lo, hi float64) string {
+	vals := resample(values, d.w)
 	if len(vals) == 0 {
 		return ""
 	}
-	if t.ASCII {
+	if d.model == nil {
 		var b strings.Builder
 		for _, v := range vals {
 			i := level(v-lo, hi-lo, len(asciiRamp))
@@ -84,14 +109,20 @@ func spark(t *theme.Theme, values []float64, w int, lo, hi float64) string {
 		}
 		return b.String()
 	}
-	sl := sparkline.New(len(vals), 1, sparkline.WithMaxValue(1), sparkline.WithNoAutoMaxValue())
-	for _, v := range vals {
-		sl.Push(sparkBaseline + (1-sparkBaseline)*unit(v-lo, hi-lo))
+	// The ring buffer holds exactly w values: pushing w of them replaces
+	// the previous row's without Clear, which would reallocate the canvas.
+	// The padding is 0, which ntcharts leaves blank (real values are lifted
+	// to the baseline), and only the cells of real values are read back.
+	for range d.w - len(vals) {
+		d.model.Push(0)
 	}
-	sl.DrawColumnsOnly()
+	for _, v := range vals {
+		d.model.Push(sparkBaseline + (1-sparkBaseline)*unit(v-lo, hi-lo))
+	}
+	d.model.DrawColumnsOnly()
 	var b strings.Builder
-	for x := range len(vals) {
-		r := sl.Canvas.Cell(canvas.Point{X: x, Y: 0}).Rune
+	for x := d.w - len(vals); x < d.w; x++ {
+		r := d.model.Canvas.Cell(canvas.Point{X: x, Y: 0}).Rune
 		if r == runes.Null {
 			r = ' '
 		}
