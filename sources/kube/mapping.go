@@ -163,7 +163,7 @@ func positiveQuantity(v any) bool {
 
 // conditionsOf copies status.conditions, cleaned.
 func conditionsOf(o map[string]any) []sources.Condition {
-	items := mapsIn(field(o, "status", "conditions"))
+	items := mapsIn(nested(o, "status", "conditions"))
 	if len(items) == 0 {
 		return nil
 	}
@@ -269,7 +269,7 @@ func revisionsOf(predictor map[string]any, svc *sources.Service) {
 //
 // These read without copying: the informer cache owns the objects.
 
-func field(o map[string]any, path ...string) any {
+func nested(o map[string]any, path ...string) any {
 	v, found, err := unstructured.NestedFieldNoCopy(o, path...)
 	if !found || err != nil {
 		return nil
@@ -278,12 +278,12 @@ func field(o map[string]any, path ...string) any {
 }
 
 func mapAt(o map[string]any, path ...string) map[string]any {
-	m, _ := field(o, path...).(map[string]any)
+	m, _ := nested(o, path...).(map[string]any)
 	return m
 }
 
 func str(o map[string]any, path ...string) string {
-	s, _ := field(o, path...).(string)
+	s, _ := nested(o, path...).(string)
 	return s
 }
 
