@@ -278,22 +278,23 @@ func canaryTable(in Input, t *theme.Theme, cv sources.CanaryView, w, h int) []ra
 	return lines
 }
 
-// trendLegend names the chart's two lines by their look, so they tell apart
-// without colour: "5xx over 1h:  ⠤⠤ stable 00001  ── canary 00002".
+// trendLegend names the chart's lines by their look, so they tell apart
+// without colour: "5xx over 1h:  ⠤⠤ stable 00001  ── canary 00002  ━━ both".
 func trendLegend(t *theme.Theme, cv sources.CanaryView, stable, canary string, w int) string {
-	stableMark, canaryMark := "⠤⠤", "──"
+	stableMark, canaryMark, bothMark := "⠤⠤", "──", "━━"
 	if t.ASCII {
-		stableMark, canaryMark = "..", "**"
+		stableMark, canaryMark, bothMark = "..", "**", "##"
 	}
 	span := ""
 	stablePts, canaryPts := plottable(cv.Stable.ErrTrend, math.Inf(1)), plottable(cv.Canary.ErrTrend, math.Inf(1))
 	if from, to, ok := comparedSpan(stablePts, canaryPts); ok {
 		span = " over " + health.Age(to.Sub(from).Round(time.Minute))
 	}
-	sm, cm := t.Dim.Render(stableMark), t.Chart.Render(canaryMark)
+	sm, cm, bm := t.Base.Render(stableMark), t.Chart.Render(canaryMark), t.Chart.Render(bothMark)
 	return firstFit(w,
-		fmt.Sprintf("5xx%s:  %s stable %s   %s canary %s", span, sm, stable, cm, canary),
-		fmt.Sprintf("5xx%s: %s stable  %s canary", span, sm, cm),
+		fmt.Sprintf("5xx%s:  %s stable %s  %s canary %s  %s both", span, sm, stable, cm, canary, bm),
+		fmt.Sprintf("5xx%s: %s stable  %s canary  %s both", span, sm, cm, bm),
+		fmt.Sprintf("5xx %s stable %s canary %s both", sm, cm, bm),
 		fmt.Sprintf("5xx %s stable %s canary", sm, cm))
 }
 

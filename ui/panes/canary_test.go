@@ -19,7 +19,7 @@ func TestCanaryComparesTheRevisionsSideBySide(t *testing.T) {
 	in := fixtureInput(asciiTheme())
 	p := paneByID(Canary)
 	body := p.Body(in, 80, 14)
-	mustContain(t, body, "stable 00001", "canary 00002", "5xx over 29m:  .. stable 00001   ** canary 00002")
+	mustContain(t, body, "stable 00001", "canary 00002", "5xx over 29m:  .. stable 00001  ** canary 00002  ## both")
 	mustContain(t, lineWith(t, body, "traffic"), "80%", "20% (obs 20.0%)")
 	mustContain(t, lineWith(t, body, "req/min"), "4,800", "1,200")
 	mustContain(t, lineWith(t, body, "5xx  "), "0.50%", "4.00%", "X 8.0x > 2x")
@@ -143,19 +143,20 @@ func TestCanaryTrendIsOneChartOfBothRevisions(t *testing.T) {
 	// The y axis runs from 0 % to the highest rate drawn.
 	mustContain(t, body, "2.9%|", "0.0%|")
 	top, bottom := lineWith(t, body, "2.9%|"), lines[axis-1]
-	// The canary ('*') ends at the top right; the stable ('.') runs along
-	// the bottom, under the canary where they meet.
+	// The canary ('*') starts at 0 and ends at the top right; the stable
+	// ('.') runs along the row above zero, and where the canary crosses it
+	// the cells show both ('#').
 	if !strings.HasSuffix(top, "*") || !strings.HasPrefix(strings.TrimSpace(bottom), "0.0%|*") {
 		t.Errorf("canary line misplaced:\n%s", body)
 	}
-	if strings.Count(lines[axis-2], ".") < 40 {
+	if stableRow := lines[axis-2]; strings.Count(stableRow, ".") < 40 || !strings.Contains(stableRow, "#") {
 		t.Errorf("stable line missing on the row above zero:\n%s", body)
 	}
 
 	// In Unicode the two lines differ by their runes: braille for the
 	// stable, box drawing for the canary.
 	uni := plain(paneByID(Canary).Body(fixtureInput(unicodeTheme()), 80, 16))
-	mustContain(t, uni, "⠤⠤ stable 00001", "── canary 00002", "╭", "⣀⣀⣀⣀", "└───")
+	mustContain(t, uni, "⠤⠤ stable 00001", "── canary 00002", "━━ both", "╭", "⣀⣀⣀⣀", "└───")
 }
 
 func TestCanaryTrendLeavesRoomForSourceNotes(t *testing.T) {

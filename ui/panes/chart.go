@@ -40,11 +40,12 @@ const (
 	roleAxis              // axis lines and their labels
 	rolePrimary           // braille series: the metric, or the stable revision
 	roleSecond            // line-rune series: the canary revision
+	roleBoth              // both series in one cell: heavy line runes
 )
 
 // chartStyles styles each role; the zero style leaves a role plain.
 type chartStyles struct {
-	axis, primary, second lipgloss.Style
+	axis, primary, second, both lipgloss.Style
 }
 
 // chartLines reads an ntcharts canvas back as styled lines exactly as wide as
@@ -90,6 +91,8 @@ func styleFor(st chartStyles, role chartRole) lipgloss.Style {
 		return st.primary
 	case roleSecond:
 		return st.second
+	case roleBoth:
+		return st.both
 	}
 	return lipgloss.Style{}
 }
@@ -107,6 +110,11 @@ func classifyCell(t *theme.Theme, r rune, x, y int, origin canvas.Point, hasY, h
 			return roleAxis, asciiAxis(r, hasX && hasY && x == origin.X && y == origin.Y)
 		}
 		return roleAxis, r
+	case isHeavy(r):
+		if t.ASCII {
+			return roleBoth, '#'
+		}
+		return roleBoth, r
 	case runes.IsBraillePattern(r):
 		if t.ASCII {
 			return rolePrimary, '.'
@@ -119,6 +127,34 @@ func classifyCell(t *theme.Theme, r rune, x, y int, origin canvas.Point, hasY, h
 		return roleSecond, r
 	}
 	return rolePrimary, r
+}
+
+// heavyLine is the heavy form of a line rune of ntcharts' arc style, which
+// marks a cell where both series of a chart meet; false for other runes.
+func heavyLine(r rune) (rune, bool) {
+	switch r {
+	case runes.LineHorizontal:
+		return '━', true
+	case runes.LineVertical:
+		return '┃', true
+	case runes.ArcDownRight:
+		return '┏', true
+	case runes.ArcDownLeft:
+		return '┓', true
+	case runes.ArcUpRight:
+		return '┗', true
+	case runes.ArcUpLeft:
+		return '┛', true
+	}
+	return r, false
+}
+
+func isHeavy(r rune) bool {
+	switch r {
+	case '━', '┃', '┏', '┓', '┗', '┛':
+		return true
+	}
+	return false
 }
 
 // asciiAxis is the ASCII stand-in for a box-drawing rune on an axis.
@@ -263,8 +299,9 @@ const canaryChartMinHeight = 4
 // cells wide: percent labels on the y axis from 0 to top, HH:MM labels (in
 // loc) on the time axis. The two series differ without colour: the stable
 // revision is a dotted braille line, the canary a solid line of box-drawing
-// runes drawn over it (in ASCII, '.' and '*'). Nil when there is no time
-// span to draw or no room.
+// runes, and a cell where both pass is a heavy line (in ASCII '.', '*' and
+// '#'): at the same rate the lines coincide, and neither may hide the other.
+// Nil when there is no time span to draw or no room.
 func errorTrendChart(t *theme.Theme, stable, canary []sources.Point, top float64, loc *time.Location, w, h int) []string {
 	stable, canary = plottable(stable, top), plottable(canary, top)
 	from, to, ok := comparedSpan(stable, canary)
@@ -300,7 +337,7 @@ func errorTrendChart(t *theme.Theme, stable, canary []sources.Point, top float64
 	}
 	// DrawDataSets clears the canvas and draws the axes, the labels and
 	// the canary's line; the stable's braille goes into the cells it left
-	// empty, so where the two meet the canary shows.
+	// empty, and turns the canary's runes heavy where it passes them.
 	lc.DrawDataSets([]string{canaryName})
 
 	gw, gh := lc.GraphWidth(), lc.GraphHeight()
@@ -319,14 +356,22 @@ func errorTrendChart(t *theme.Theme, stable, canary []sources.Point, top float64
 		for y, row := range grid.BraillePatterns() {
 			for x, r := range row {
 				at := canvas.Point{X: origin.X + 1 + x, Y: y}
-				if r != runes.BrailleBlockOffset && lc.Canvas.Cell(at).Rune == runes.Null {
+				if r == runes.BrailleBlockOffset {
+					continue
+				}
+				switch under := lc.Canvas.Cell(at).Rune; {
+				case under == runes.Null:
 					lc.Canvas.SetCell(at, canvas.NewCell(r))
+				case y < origin.Y:
+					if heavy, ok := heavyLine(under); ok {
+						lc.Canvas.SetCell(at, canvas.NewCell(heavy))
+					}
 				}
 			}
 		}
 	}
 	return chartLines(t, &lc.Canvas, origin, true, true,
-		chartStyles{axis: t.ChartAxis, primary: t.Dim, second: t.Chart})
+		chartStyles{axis: t.ChartAxis, primary: t.Base, second: t.Chart, both: t.Chart})
 }
 
 // plottable keeps the points a chart can draw, in time order, with values
