@@ -36,3 +36,17 @@ func BenchmarkAllPanes(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkZoomedCharts draws the Training and Canary panes zoomed on a
+// 160x48 screen: the largest ntcharts charts the dashboard builds, once per
+// frame.
+func BenchmarkZoomedCharts(b *testing.B) {
+	in := fixtureInput(colourTheme())
+	in.Focused, in.Zoomed = true, true
+	training, canary := paneByID(Training), paneByID(Canary)
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = training.Body(in, 158, 44)
+		_ = canary.Body(in, 158, 44)
+	}
+}

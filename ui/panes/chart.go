@@ -43,7 +43,9 @@ const (
 	roleBoth              // both series in one cell: heavy line runes
 )
 
-// chartStyles styles each role; the zero style leaves a role plain.
+// chartStyles styles each role. Every style must come from the theme's
+// renderer: a zero lipgloss.Style renders through lipgloss's process-wide
+// renderer, which probes standard output.
 type chartStyles struct {
 	axis, primary, second, both lipgloss.Style
 }
@@ -62,10 +64,14 @@ func chartLines(t *theme.Theme, c *canvas.Model, origin canvas.Point, hasY, hasX
 		seg.Reset()
 		current := roleBlank
 		flush := func() {
-			if seg.Len() == 0 {
+			switch {
+			case seg.Len() == 0:
 				return
+			case current == roleBlank:
+				b.WriteString(seg.String())
+			default:
+				b.WriteString(styleFor(st, current).Render(seg.String()))
 			}
-			b.WriteString(styleFor(st, current).Render(seg.String()))
 			seg.Reset()
 		}
 		for x := 0; x < w; x++ {
@@ -91,10 +97,8 @@ func styleFor(st chartStyles, role chartRole) lipgloss.Style {
 		return st.primary
 	case roleSecond:
 		return st.second
-	case roleBoth:
-		return st.both
 	}
-	return lipgloss.Style{}
+	return st.both
 }
 
 // classifyCell names the role of the cell at x, y holding rune r and the
@@ -272,7 +276,7 @@ func metricChart(t *theme.Theme, values []float64, w, h int) (lines []string, sh
 		}
 	}
 	return chartLines(t, &lc.Canvas, lc.Origin(), yStep > 0, false,
-		chartStyles{axis: t.ChartAxis, primary: t.Chart}), len(vals)
+		chartStyles{axis: t.ChartAxis, primary: t.Chart, second: t.Chart, both: t.Chart}), len(vals)
 }
 
 // valueRange is the plotted range: the data's span with a little headroom,
@@ -338,6 +342,12 @@ func errorTrendChart(t *theme.Theme, stable, canary []sources.Point, top float64
 	// DrawDataSets clears the canvas and draws the axes, the labels and
 	// the canary's line; the stable's braille goes into the cells it left
 	// empty, and turns the canary's runes heavy where it passes them.
+	//
+	// The stable is not a second data set of the chart: DrawBrailleDataSets
+	// would clear the canary's line away, and it scales over the chart's
+	// range, which starts a row below zero for the line runes, so its
+	// zero would sit a row above the canary's. ntcharts' braille grid over
+	// 0..top on the chart's canvas puts both series on the same rows.
 	lc.DrawDataSets([]string{canaryName})
 
 	gw, gh := lc.GraphWidth(), lc.GraphHeight()

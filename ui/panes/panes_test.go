@@ -105,7 +105,7 @@ func TestTrainingShowsTheDropAndTheChartWhenThereIsRoom(t *testing.T) {
 	in := fixtureInput(asciiTheme())
 	body := p.Body(in, 80, 12)
 	mustContain(t, body, "cv_f1_mean 0.857  -0.030 vs prev 0.887  ! WARN drop > 0.02",
-		"train time 27m (5h ago, train-11)", "last 12 runs, oldest left", "0.889", "0.838", "*")
+		"train time 27m (5h ago, train-11)", "cv_f1_mean over the last 12 runs, oldest left")
 	mustContain(t, p.Title(in), "TRAINING recommendation-v3 cv_f1_mean")
 	if got := plain(p.Summary(in, 80)); got != "cv_f1_mean 0.857 (-0.030) !" {
 		t.Errorf("summary %q", got)
@@ -119,6 +119,64 @@ func TestTrainingShowsTheDropAndTheChartWhenThereIsRoom(t *testing.T) {
 	if !strings.ContainsAny(p.Body(uni, 80, 12), "⠁⠂⠄⡀⠈⠐⠠⢀⣀⠉⠒⠤") {
 		t.Errorf("unicode theme should draw the chart in braille:\n%s", p.Body(uni, 80, 12))
 	}
+}
+
+func TestTrainingChartLabelsItsScaleAndShowsTheLatestRun(t *testing.T) {
+	in := fixtureInput(asciiTheme())
+	body := plain(paneByID(Training).Body(in, 40, 14))
+	lines := strings.Split(body, "\n")
+	chart := lines[3:13]
+	// The y axis: the metric with three decimals, top and bottom of the
+	// range (the runs span 0.840..0.887, with 5 % headroom).
+	if !strings.HasPrefix(chart[0], "0.889|") || !strings.HasPrefix(chart[len(chart)-1], "0.838|") {
+		t.Errorf("scale labels:\n%s", body)
+	}
+	labels := 0
+	for _, l := range chart {
+		if l[0] != ' ' {
+			labels++
+			if dot := strings.IndexByte(l, '.'); l[dot+4] != '|' {
+				t.Errorf("label without three decimals: %q", l)
+			}
+		}
+	}
+	if labels < 3 {
+		t.Errorf("%d labels on a 10-line chart:\n%s", labels, body)
+	}
+	// Every run is a '*'; the newest is in the last column, at the height of
+	// 0.857 (a third of the way up from 0.838 to 0.889: the seventh of ten
+	// lines).
+	if n := strings.Count(strings.Join(chart, "\n"), "*"); n != 12 {
+		t.Errorf("%d runs drawn, want 12:\n%s", n, body)
+	}
+	if got := chart[6]; got[len(got)-1] != '*' {
+		t.Errorf("latest run not in the last column of its line:\n%s", body)
+	}
+	for i, l := range chart {
+		if i != 6 && l[len(l)-1] == '*' {
+			t.Errorf("latest run on line %d, want 6:\n%s", i, body)
+		}
+	}
+	// A narrow chart keeps the newest runs.
+	many := in
+	runs := append([]sources.TrainingRun(nil), in.Snap.Training.Runs...)
+	for i := 0; i < 100; i++ {
+		r := runs[0]
+		r.Value = 0.5
+		runs = append([]sources.TrainingRun{r}, runs...)
+	}
+	many.Snap.Training.Runs = runs
+	narrow := plain(paneByID(Training).Body(many, 28, 14))
+	mustContain(t, narrow, "last 22 runs, oldest left")
+	if n := strings.Count(narrow, "*"); n != 22 {
+		t.Errorf("%d runs drawn, want the newest 22:\n%s", n, narrow)
+	}
+	for _, l := range strings.Split(narrow, "\n")[3:13] {
+		if strings.HasSuffix(l, "*") {
+			return // the newest run ends the chart
+		}
+	}
+	t.Errorf("the newest run is not in the last column:\n%s", narrow)
 }
 
 func TestTrainingWithoutADropHasNoWarning(t *testing.T) {
