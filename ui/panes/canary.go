@@ -289,8 +289,23 @@ func trendLegend(t *theme.Theme, cv sources.CanaryView, stable, canary string, w
 	stablePts, canaryPts := plottable(cv.Stable.ErrTrend, math.Inf(1)), plottable(cv.Canary.ErrTrend, math.Inf(1))
 	if from, to, ok := comparedSpan(stablePts, canaryPts); ok {
 		span = " over " + health.Age(to.Sub(from).Round(time.Minute))
+		stablePts = within(stablePts, from)
 	}
 	sm, cm, bm := t.Base.Render(stableMark), t.Chart.Render(canaryMark), t.Chart.Render(bothMark)
+	// A revision without a trend is named as missing, not given a mark
+	// that nothing on the chart wears.
+	switch {
+	case len(stablePts) == 0:
+		return firstFit(w,
+			fmt.Sprintf("5xx%s:  %s canary %s  (no stable trend)", span, cm, canary),
+			fmt.Sprintf("5xx%s: %s canary, no stable trend", span, cm),
+			fmt.Sprintf("5xx %s canary", cm))
+	case len(canaryPts) == 0:
+		return firstFit(w,
+			fmt.Sprintf("5xx%s:  %s stable %s  (no canary trend)", span, sm, stable),
+			fmt.Sprintf("5xx%s: %s stable, no canary trend", span, sm),
+			fmt.Sprintf("5xx %s stable", sm))
+	}
 	return firstFit(w,
 		fmt.Sprintf("5xx%s:  %s stable %s  %s canary %s  %s both", span, sm, stable, cm, canary, bm),
 		fmt.Sprintf("5xx%s: %s stable  %s canary  %s both", span, sm, cm, bm),

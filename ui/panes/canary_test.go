@@ -159,6 +159,15 @@ func TestCanaryTrendIsOneChartOfBothRevisions(t *testing.T) {
 	mustContain(t, uni, "⠤⠤ stable 00001", "── canary 00002", "━━ both", "╭", "⣀⣀⣀⣀", "└───")
 }
 
+func TestCanaryLegendNamesAMissingTrend(t *testing.T) {
+	in := withCanary(fixtureInput(asciiTheme()), func(c *sources.CanaryView) { c.Stable.ErrTrend = nil })
+	body := paneByID(Canary).Body(in, 80, 16)
+	mustContain(t, body, "5xx over 29m:  ** canary 00002  (no stable trend)")
+	mustNotContain(t, body, ".. stable", "both")
+	in = withCanary(fixtureInput(asciiTheme()), func(c *sources.CanaryView) { c.Canary.ErrTrend = nil })
+	mustContain(t, paneByID(Canary).Body(in, 80, 16), "5xx over 29m:  .. stable 00001  (no canary trend)")
+}
+
 func TestCanaryTrendLeavesRoomForSourceNotes(t *testing.T) {
 	in := withSource(fixtureInput(asciiTheme()), staleStatus(sources.SourceProm))
 	in.Selected = sources.ServiceKey{Namespace: "ml-prod", Name: "churn-model"}
