@@ -129,9 +129,9 @@ func (infraPane) Body(in Input, w, h int) string {
 //
 // A GPU is named node/device. The bar shrinks before the name does; when
 // even a short bar leaves no room for the full names, the nodes' common
-// prefix ("gpu-node-") is dropped and named once in the heading, so rows
-// read "a/0", "b/1" instead of the cut "gpu-node...". The pod using the GPU
-// and its memory follow when the row has room.
+// prefix ("gpu-node-") is dropped and named once ("nodes gpu-node-*"), so
+// rows read "a/0", "b/1" instead of the cut "gpu-node...". Its memory, in a
+// column, and the pod using it follow when the row has room.
 func gpuLines(in Input, t *theme.Theme, w int) []ranked {
 	gpus := in.Snap.Infra.GPUs
 	if len(gpus) == 0 {
@@ -151,14 +151,16 @@ func gpuLines(in Input, t *theme.Theme, w int) []ranked {
 	peak, mean, ok := gpuPeakMean(gpus)
 	long := fmt.Sprintf("GPU util  max %s  mean %s", fmtUtil(peak, ok), fmtUtil(mean, ok))
 	short := fmt.Sprintf("GPU max %s mean %s", fmtUtil(peak, ok), fmtUtil(mean, ok))
-	var lines []ranked
-	if nodes := "nodes " + prefix + "*"; prefix == "" {
-		lines = append(lines, ranked{1, firstFit(w, long, short)})
-	} else if head := firstFit(w, long+"  "+nodes, short+"  "+nodes); text.Width(head) <= w {
-		lines = append(lines, ranked{1, head})
-	} else {
-		// The shortened names need the prefix said somewhere.
-		lines = append(lines, ranked{1, firstFit(w, long, short)}, ranked{4, t.Dim.Render(nodes)})
+	lines := []ranked{{1, firstFit(w, long, short)}}
+	if prefix != "" {
+		// The shortened names need the prefix said: in the heading when it
+		// fits there, else on a line of its own.
+		nodes := "nodes " + prefix + "*"
+		if head := firstFit(w, long+"  "+nodes, short+"  "+nodes); text.Width(head) <= w {
+			lines[0].text = head
+		} else {
+			lines = append(lines, ranked{4, t.Dim.Render(nodes)})
+		}
 	}
 
 	memW := 0
@@ -242,7 +244,9 @@ func commonNodePrefix(gpus []sources.GPU) string {
 }
 
 // oomLines is "OOM 24h: 1 ! > 0  2h ago image-embedder image-embedder-predictor-..."
-// and one line per further kill. The age leads so a cut keeps it.
+// and one line per further kill, or, when the first kill's service does not
+// fit beside the count, the count and then a line per kill. The age leads
+// so a cut keeps it.
 func oomLines(in Input, t *theme.Theme, w int) []ranked {
 	kills := in.Snap.Infra.OOMKills
 	head := fmt.Sprintf("OOM 24h: %d", len(kills))
