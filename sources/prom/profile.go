@@ -194,9 +194,16 @@ func (v queryVars) render(tmpl string) (string, error) {
 		PlaceholderNamespaces, v.Namespaces,
 		PlaceholderBy, v.By,
 	).Replace(tmpl)
-	if i := strings.Index(out, "{{"); i >= 0 {
-		end := min(len(out), i+24)
-		return "", fmt.Errorf("unknown placeholder at %q (use %s, %s or %s)", out[i:end], PlaceholderWindow, PlaceholderNamespaces, PlaceholderBy)
+	i := strings.Index(out, "{{.")
+	if i < 0 {
+		i = strings.Index(out, "{{")
+	}
+	if i >= 0 {
+		token := out[i:min(len(out), i+24)]
+		if j := strings.Index(out[i:], "}}"); j >= 0 {
+			token = out[i : i+j+2]
+		}
+		return "", fmt.Errorf("unknown placeholder %s (use %s, %s or %s)", token, PlaceholderWindow, PlaceholderNamespaces, PlaceholderBy)
 	}
 	return out, nil
 }

@@ -210,6 +210,7 @@ func TestRealPrometheus(t *testing.T) {
 			small, nSmall := count(nsFleet5, profile)
 			large, nLarge := count(nsFleet, profile)
 			if nSmall != 5 || nLarge != fleetSize {
+				t.Logf("targets whose scrapes failed lately (their series went stale): %s", f.failedScrapes())
 				t.Fatalf("%s: services %d and %d, want 5 and %d", profile, nSmall, nLarge, fleetSize)
 			}
 			if small != large {
