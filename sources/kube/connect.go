@@ -3,6 +3,7 @@ package kube
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"sort"
 	"strings"
 
@@ -50,6 +51,9 @@ func Connect(getter genericclioptions.RESTClientGetter, o ConnectOptions) (*Clie
 	loader := getter.ToRawKubeConfigLoader()
 	raw, err := loader.RawConfig()
 	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("kubeconfig: %w: check --kubeconfig and KUBECONFIG", err)
+		}
 		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}
 	contextName := requestedContext(getter)
@@ -59,6 +63,11 @@ func Connect(getter genericclioptions.RESTClientGetter, o ConnectOptions) (*Clie
 	emptyKubeconfig := len(raw.Contexts) == 0 && len(raw.Clusters) == 0
 	if !emptyKubeconfig && contextName != "" && raw.Contexts[contextName] == nil {
 		return nil, unknownContext(contextName, raw)
+	}
+	if !emptyKubeconfig && contextName == "" && !givesServer(getter) {
+		// client-go would fall back to http://localhost:8080 and fail later
+		// with a refused connection that explains nothing.
+		return nil, fmt.Errorf("the kubeconfig has no current context: choose one with --context (%s)", contextNames(raw))
 	}
 	if emptyKubeconfig {
 		if !givesServer(getter) && !inCluster() {
@@ -138,10 +147,18 @@ func inCluster() bool {
 }
 
 func unknownContext(name string, raw clientcmdapi.Config) error {
+	return fmt.Errorf("context %q is not in the kubeconfig; available contexts: %s", name, contextNames(raw))
+}
+
+// contextNames lists the kubeconfig's contexts, sorted.
+func contextNames(raw clientcmdapi.Config) string {
 	names := make([]string, 0, len(raw.Contexts))
 	for n := range raw.Contexts {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	return fmt.Errorf("context %q is not in the kubeconfig; available contexts: %s", name, strings.Join(names, ", "))
+	if len(names) == 0 {
+		return "it defines none"
+	}
+	return strings.Join(names, ", ")
 }

@@ -267,14 +267,19 @@ func revisionsOf(predictor map[string]any, svc *sources.Service) {
 
 // ---------------------------------------------------------------- unstructured access
 //
-// These read without copying: the informer cache owns the objects.
+// These read without copying (the informer cache owns the objects) and
+// without building error values for absent fields, which most are.
 
 func nested(o map[string]any, path ...string) any {
-	v, found, err := unstructured.NestedFieldNoCopy(o, path...)
-	if !found || err != nil {
-		return nil
+	var cur any = o
+	for _, key := range path {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = m[key]
 	}
-	return v
+	return cur
 }
 
 func mapAt(o map[string]any, path ...string) map[string]any {

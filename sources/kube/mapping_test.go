@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/mltop/mltop/sources"
@@ -337,5 +339,30 @@ func TestServiceFromFloatNumbers(t *testing.T) {
 	got := ServiceFrom(&unstructured.Unstructured{Object: obj})
 	if got.MinReplicas != 1 || got.MaxReplicas != 4 || got.CanaryPercent != 20 || got.Traffic[0].Percent != 80 {
 		t.Errorf("float decoding: %+v", got)
+	}
+}
+
+// The cache keeps services without managed fields and kubectl's copy of
+// the last applied object; what the pane reads is unchanged.
+func TestTrimServiceKeepsWhatIsRead(t *testing.T) {
+	u := loadFixture(t, "knative-canary")
+	u.SetManagedFields([]metav1.ManagedFieldsEntry{{Manager: "kubectl", Operation: metav1.ManagedFieldsOperationApply}})
+	a := u.GetAnnotations()
+	a[corev1.LastAppliedConfigAnnotation] = `{"apiVersion":"serving.kserve.io/v1beta1"}`
+	u.SetAnnotations(a)
+	before := ServiceFrom(u)
+	out, err := trimService(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trimmed := out.(*unstructured.Unstructured)
+	if len(trimmed.GetManagedFields()) != 0 || trimmed.GetAnnotations()[corev1.LastAppliedConfigAnnotation] != "" {
+		t.Error("managed fields or last-applied annotation kept")
+	}
+	if trimmed.GetAnnotations()[DeploymentModeAnnotation] != "Serverless" {
+		t.Error("the deployment mode annotation was dropped")
+	}
+	if !reflect.DeepEqual(ServiceFrom(trimmed), before) {
+		t.Error("trimming changed the service")
 	}
 }
