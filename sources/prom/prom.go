@@ -133,9 +133,6 @@ func New(o Options) (*Client, error) {
 	}
 	plans := make(map[string]plan, len(o.Profiles))
 	for name, p := range o.Profiles {
-		if p.Name == "" {
-			p.Name = name
-		}
 		if err := p.validate(); err != nil {
 			return nil, fmt.Errorf("prometheus: %w", err)
 		}
@@ -171,6 +168,15 @@ func withDefaults(o Options) Options {
 	if o.Profiles == nil {
 		o.Profiles = DefaultProfiles()
 	}
+	// A copy: the caller may go on changing its map.
+	profiles := make(map[string]Profile, len(o.Profiles))
+	for name, p := range o.Profiles {
+		if p.Name == "" {
+			p.Name = name
+		}
+		profiles[name] = p
+	}
+	o.Profiles = profiles
 	if o.Window == "" {
 		o.Window = DefaultWindow
 	}
