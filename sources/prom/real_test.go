@@ -137,9 +137,8 @@ func TestRealPrometheus(t *testing.T) {
 			{[]string{nsOTel}, prom.ProfileKnativeOTel},
 			{[]string{nsKServe}, prom.ProfileKServe},
 			{[]string{nsSeed}, prom.ProfileSeed},
-			// Status codes beat the model server's larger number of series? No:
-			// here kserve has 2 models of 14 buckets, knative has more; the
-			// rule is errors first, so knative wins either way.
+			// Both families present: the one with status codes wins (the
+			// order by counts is TestAutoPrefersStatusCodesThenSize's).
 			{[]string{nsKnative, nsKServe}, prom.ProfileKnative},
 			{[]string{"nothing-here"}, prom.ProfileNone},
 		} {
