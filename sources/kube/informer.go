@@ -118,7 +118,6 @@ func New(o Options) (*Source, error) {
 	}
 	if o.AllNamespaces {
 		s.streams = append(s.streams, s.serviceStream(metav1.NamespaceAll), s.podStream(metav1.NamespaceAll))
-		s.opts.Namespaces = nil
 	}
 	return s, nil
 }
@@ -162,6 +161,8 @@ func (s *Source) serviceStream(ns string) *stream {
 
 func (s *Source) podStream(ns string) *stream {
 	h := &callHealth{now: s.opts.Now}
+	// The selector is "the label exists": every component's pods (their OOM
+	// kills and restarts count), and no other pod of the namespace.
 	factory := informers.NewSharedInformerFactoryWithOptions(observedTyped{s.opts.Typed, h}, 0,
 		informers.WithNamespace(ns),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = ServiceLabel }))
