@@ -9,6 +9,8 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 # clone (CI) reuses them instead of rebuilding them every run.
 TOOLS_DIR ?= $(HOME)/.cache/mltop/bin
 FREEZE    := $(TOOLS_DIR)/freeze
+# The sources/prom tests run a real Prometheus server on 127.0.0.1.
+export MLTOP_PROMETHEUS ?= $(TOOLS_DIR)/prometheus
 SCENARIO  ?= incident
 SPEED     ?= 1
 
@@ -29,15 +31,15 @@ demo: build ## Run the dashboard on the embedded simulated platform (SCENARIO=in
 	./$(BIN) demo --scenario $(SCENARIO) --speed $(SPEED)
 
 .PHONY: test
-test: lint ## Run every test (installs what the tests need, without root)
+test: lint prometheus ## Run every test (installs what the tests need, without root)
 	$(GO) test -count=1 ./...
 
 .PHONY: race
-race: ## Run the tests with the race detector
+race: prometheus ## Run the tests with the race detector
 	CGO_ENABLED=1 $(GO) test -race -count=1 ./...
 
 .PHONY: bench
-bench: ## Run the benchmarks (render, refresh, fetch) and print their figures
+bench: prometheus ## Run the benchmarks (render, refresh, fetch) and print their figures
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 .PHONY: lint
@@ -47,6 +49,10 @@ lint: ## go vet, gofmt, and the rule that ui/ imports no Kubernetes or Prometheu
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed on:"; echo "$$unformatted"; exit 1; fi
 	@leaks=$$($(GO) list -deps ./ui/... | grep -E '^k8s\.io/|^github\.com/prometheus/' || true); \
 	  if [ -n "$$leaks" ]; then echo "ui/ must not depend on Kubernetes or Prometheus packages:"; echo "$$leaks"; exit 1; fi
+
+.PHONY: prometheus
+prometheus: ## Install the prometheus binary the sources/prom tests run (no root; cached in ~/.cache/mltop/bin)
+	@MLTOP_TOOLS=$(TOOLS_DIR) ./.ci/install-prometheus
 
 $(FREEZE):
 	@mkdir -p $(TOOLS_DIR)

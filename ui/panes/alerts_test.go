@@ -114,5 +114,5 @@ func TestAlertStripCountsWhatDoesNotFit(t *testing.T) {
 
 func TestAlertStripUsesUnicodeGlyphs(t *testing.T) {
 	in := fixtureInput(unicodeTheme())
-	mustContain(t, AlertStrip(in, 120, 4), "✖ CRIT fraud-detector", "▲ WARN")
+	mustContain(t, AlertStrip(in, 120, 4), "✗ CRIT fraud-detector", "▲ WARN")
 }

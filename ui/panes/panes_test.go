@@ -507,7 +507,7 @@ func TestInfraClampsOddUtilisation(t *testing.T) {
 
 func TestUnicodeThemeUsesItsGlyphs(t *testing.T) {
 	in := fixtureInput(unicodeTheme())
-	mustContain(t, paneByID(Serving).Body(in, 100, 8), "✖ fraud-detector", "▲ search-ranker", "▁")
+	mustContain(t, paneByID(Serving).Body(in, 100, 8), "✗ fraud-detector", "▲ search-ranker", "▁")
 	mustContain(t, paneByID(Infra).Body(in, 100, 8), "█░")
 	mustContain(t, paneByID(Pipelines).Summary(in, 80), "▲ < 95%")
 }

@@ -114,7 +114,7 @@ func glyphs(ascii bool) Glyphs {
 		}
 	}
 	return Glyphs{
-		Crit: "✖", Warn: "▲", OK: "●", Cursor: "▸",
+		Crit: "✗", Warn: "▲", OK: "●", Cursor: "▸",
 		BarFull: "█", BarEmpty: "░", Ellipsis: "…", Up: "↑", Down: "↓", Sep: "│",
 		Braille: true,
 		Border:  lipgloss.RoundedBorder(),
