@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -22,36 +23,23 @@ type platform struct {
 	namespace string
 	// sim is the simulated platform in demo mode (actions will change it).
 	sim *sim.Platform
+	// start and stop run with the command: informers start watching before
+	// the first fetch and stop when the command ends.
+	start []func(context.Context)
+	stop  []func()
 }
 
-// newLivePlatform describes the real sources from the configuration. The
-// adapters for Kubernetes, Prometheus, MLflow and Kubeflow Pipelines are not
-// part of this build yet, so every source reports itself as not available
-// and says how to see the dashboard on the simulated platform instead.
-func (a *app) newLivePlatform(cfg config.Config) (platform, error) {
-	ns := strings.Join(cfg.Kubernetes.Namespaces, ",")
-	if cfg.Kubernetes.AllNamespaces {
-		ns = "all"
+// run starts what the platform needs (informers) and returns the function
+// that stops it.
+func (p platform) run(ctx context.Context) (stop func()) {
+	for _, f := range p.start {
+		f(ctx)
 	}
-	ctx := cfg.Kubernetes.Context
-	if ctx == "" {
-		ctx = "current"
-	}
-	p := platform{clock: sources.RealClock{}, now: time.Now, context: ctx, namespace: ns}
-	missing := func(id sources.SourceID, url, flag, env string) sources.SourceConfig {
-		hint := fmt.Sprintf("set %s or %s", flag, env)
-		if url != "" {
-			hint = fmt.Sprintf("%s is set, but this build has no %s adapter yet; 'mltop demo' shows the dashboard", url, id)
+	return func() {
+		for _, f := range p.stop {
+			f()
 		}
-		return sources.SourceConfig{ID: id, Hint: hint}
 	}
-	p.sources = []sources.SourceConfig{
-		missing(sources.SourceProm, cfg.Prometheus.URL, "--prometheus-url", "PROMETHEUS_URL"),
-		{ID: sources.SourceKube, Hint: "this build has no Kubernetes adapter yet; 'mltop demo' shows the dashboard", Live: true},
-		missing(sources.SourceMLflow, cfg.MLflow.URL, "--mlflow-url", "MLFLOW_TRACKING_URI"),
-		missing(sources.SourceKFP, cfg.KFP.URL, "--kfp-url", "KF_PIPELINES_ENDPOINT"),
-	}
-	return p, nil
 }
 
 // demoFlags choose the simulated platform.

@@ -37,17 +37,25 @@ platform, --at minutes into its scenario.`,
 			if err != nil {
 				return err
 			}
+			logger, closeLog, err := openLog(cfg.LogPath(a.env))
+			if err != nil {
+				return err
+			}
+			defer closeLog()
 			var plat platform
 			if demo {
 				plat, err = newDemoPlatform(cfg, d, true)
 			} else {
-				plat, err = a.newLivePlatform(cfg)
+				// One look only: wait for the first lists as long as a
+				// Kubernetes request may take.
+				plat, err = a.newLivePlatform(cfg, liveOptions{logger: logger, kubeSyncWait: cfg.Kubernetes.Timeout})
 			}
 			if err != nil {
 				return err
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Minute)
 			defer cancel()
+			defer plat.run(ctx)()
 			board := sources.NewBoard(nil)
 			for _, u := range sources.FetchOnce(ctx, plat.sources, plat.now) {
 				board.Apply(u)

@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
 
 	"github.com/mltop/mltop/config"
 	"github.com/mltop/mltop/sources"
@@ -40,11 +42,27 @@ dropped, model versions waiting for promotion and an OOM-killed GPU pod. No clus
 			if err != nil {
 				return err
 			}
-			return a.runTUI(cmd.Context(), cfg, p)
+			if err := a.needTerminal(); err != nil {
+				return err
+			}
+			logger, closeLog, err := openLog(cfg.LogPath(a.env))
+			if err != nil {
+				return err
+			}
+			defer closeLog()
+			return a.runTUI(cmd.Context(), cfg, p, logger)
 		},
 	}
 	d.register(cmd, 0)
 	return cmd
+}
+
+// needTerminal refuses to draw the dashboard into a pipe or a file.
+func (a *app) needTerminal() error {
+	if f, ok := a.out.(*os.File); !ok || !term.IsTerminal(f.Fd()) {
+		return errors.New("the dashboard needs a terminal; for scripts use 'mltop snapshot' (text or -o json)")
+	}
+	return nil
 }
 
 // runLive runs the dashboard on the configured platform.
@@ -53,28 +71,31 @@ func (a *app) runLive(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	p, err := a.newLivePlatform(cfg)
-	if err != nil {
+	if err := a.needTerminal(); err != nil {
 		return err
-	}
-	return a.runTUI(cmd.Context(), cfg, p)
-}
-
-// runTUI polls the platform's sources in the background and runs the
-// dashboard until the user quits. A failing source never ends it.
-func (a *app) runTUI(ctx context.Context, cfg config.Config, p platform) error {
-	if f, ok := a.out.(*os.File); !ok || !term.IsTerminal(f.Fd()) {
-		return errors.New("the dashboard needs a terminal; for scripts use 'mltop snapshot' (text or -o json)")
 	}
 	logger, closeLog, err := openLog(cfg.LogPath(a.env))
 	if err != nil {
 		return err
 	}
 	defer closeLog()
+	// The dashboard does not wait long for the first lists: the next
+	// refresh comes soon and the status bar says it is waiting.
+	p, err := a.newLivePlatform(cfg, liveOptions{logger: logger, kubeSyncWait: time.Second})
+	if err != nil {
+		return err
+	}
+	return a.runTUI(cmd.Context(), cfg, p, logger)
+}
 
-	poller := sources.NewPoller(p.sources, sources.WithClock(p.clock), sources.WithLogger(logger))
+// runTUI polls the platform's sources in the background and runs the
+// dashboard until the user quits. A failing source never ends it.
+func (a *app) runTUI(ctx context.Context, cfg config.Config, p platform, logger *slog.Logger) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	defer p.run(ctx)()
+
+	poller := sources.NewPoller(p.sources, sources.WithClock(p.clock), sources.WithLogger(logger))
 	polled := make(chan struct{})
 	go func() {
 		defer close(polled)
@@ -95,7 +116,7 @@ func (a *app) runTUI(ctx context.Context, cfg config.Config, p platform) error {
 	})
 	logger.Info("dashboard starting", "context", p.context, "namespace", p.namespace, "version", version)
 	prog := tea.NewProgram(model, tea.WithAltScreen(), tea.WithInput(a.in), tea.WithOutput(a.out), tea.WithContext(ctx))
-	_, err = prog.Run()
+	_, err := prog.Run()
 	cancel()
 	<-polled
 	if err != nil && !errors.Is(err, tea.ErrProgramKilled) && !errors.Is(err, context.Canceled) {
@@ -117,5 +138,9 @@ func openLog(path string) (*slog.Logger, func(), error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("log file: %w", err)
 	}
-	return slog.New(slog.NewTextHandler(f, nil)), func() { _ = f.Close() }, nil
+	logger := slog.New(slog.NewTextHandler(f, nil))
+	// client-go logs through klog, which writes to stderr by default: that
+	// would draw over the dashboard, so its lines go to the log file too.
+	klog.SetSlogLogger(logger)
+	return logger, func() { _ = f.Close() }, nil
 }
