@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"fmt"
 	"reflect"
 	"sync"
@@ -22,6 +23,7 @@ import (
 	k8sfake "k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/mltop/mltop/sources"
 	"github.com/mltop/mltop/sources/kube"
 )
 
@@ -107,21 +109,27 @@ func (p *Platform) KubeCluster(o KubeOptions) *KubeCluster {
 	c.allow.Store(!o.DenyAccess)
 
 	c.dyn = dynfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
-		map[schema.GroupVersionResource]string{kube.InferenceServices(): "InferenceServiceList"})
+		map[schema.GroupVersionResource]string{
+			kube.InferenceServices(): "InferenceServiceList",
+			knativeRevisions():       "RevisionList",
+		})
 	services := kube.InferenceServices().Resource
 	c.dyn.PrependReactor("*", services, c.serviceReaction)
-	c.dyn.PrependWatchReactor(services, func(k8stesting.Action) (bool, watch.Interface, error) {
-		return false, nil, c.Sync()
-	})
+	c.dyn.PrependReactor("*", knativeRevisions().Resource, c.readOnly("the demo's Knative revisions belong to its controller"))
+	for _, r := range []string{services, knativeRevisions().Resource} {
+		c.dyn.PrependWatchReactor(r, func(k8stesting.Action) (bool, watch.Interface, error) {
+			return false, nil, c.Sync()
+		})
+	}
 
-	c.typed = k8sfake.NewClientset()
-	c.typed.PrependReactor("*", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		if a.GetVerb() != "get" && a.GetVerb() != "list" {
-			return true, nil, apierrors.NewForbidden(a.GetResource().GroupResource(), "",
-				fmt.Errorf("the demo cluster's pods belong to its controllers: %s is not allowed", a.GetVerb()))
-		}
-		return false, nil, c.Sync()
-	})
+	w, _ := p.view()
+	var namespaces []runtime.Object
+	for _, ns := range w.namespaceObjects() {
+		namespaces = append(namespaces, ns)
+	}
+	c.typed = k8sfake.NewClientset(namespaces...)
+	c.typed.PrependReactor("*", "pods", c.readOnly("the demo's pods belong to its controllers"))
+	c.typed.PrependReactor("*", "namespaces", c.readOnly("the demo's namespaces are fixed by its scenario"))
 	c.typed.PrependWatchReactor("pods", func(k8stesting.Action) (bool, watch.Interface, error) {
 		return false, nil, c.Sync()
 	})
@@ -159,18 +167,34 @@ func (c *KubeCluster) Sync() error {
 
 func (c *KubeCluster) syncLocked() error {
 	w, now := c.p.view()
-	var services []runtime.Object
-	var pods []runtime.Object
+	var services, revisions, pods []runtime.Object
 	for _, s := range w.services {
 		services = append(services, w.inferenceService(s, now, c.metaLocked(w, s, now)))
+		for _, r := range w.knativeRevisionObjects(s, now) {
+			revisions = append(revisions, r)
+		}
 		for _, pod := range w.pods(s, now) {
 			pods = append(pods, pod)
 		}
 	}
-	if err := syncTracker(c.dyn.Tracker(), kube.InferenceServices(), services); err != nil {
+	if err := syncTracker(c.dyn.Tracker(), kube.InferenceServices(), "InferenceService", services); err != nil {
 		return err
 	}
-	return syncTracker(c.typed.Tracker(), corev1.SchemeGroupVersion.WithResource("pods"), pods)
+	if err := syncTracker(c.dyn.Tracker(), knativeRevisions(), "Revision", revisions); err != nil {
+		return err
+	}
+	return syncTracker(c.typed.Tracker(), corev1.SchemeGroupVersion.WithResource("pods"), "Pod", pods)
+}
+
+// readOnly answers reads of a resource the demo's controllers own from
+// freshly synced objects, and refuses writes.
+func (c *KubeCluster) readOnly(why string) k8stesting.ReactionFunc {
+	return func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if a.GetVerb() != "get" && a.GetVerb() != "list" {
+			return true, nil, apierrors.NewForbidden(a.GetResource().GroupResource(), "", fmt.Errorf("%s: %s is not allowed", why, a.GetVerb()))
+		}
+		return false, nil, c.Sync()
+	}
 }
 
 // metaLocked is what the cluster records about a service beyond the
@@ -194,8 +218,8 @@ func (c *KubeCluster) metaLocked(w *world, s *service, now time.Time) objectMeta
 }
 
 // syncTracker makes the tracker hold exactly objs of one resource.
-func syncTracker(t k8stesting.ObjectTracker, gvr schema.GroupVersionResource, objs []runtime.Object) error {
-	listed, err := t.List(gvr, gvr.GroupVersion().WithKind(kindOf(gvr)), metav1.NamespaceAll)
+func syncTracker(t k8stesting.ObjectTracker, gvr schema.GroupVersionResource, kind string, objs []runtime.Object) error {
+	listed, err := t.List(gvr, gvr.GroupVersion().WithKind(kind), metav1.NamespaceAll)
 	if err != nil {
 		return err
 	}
@@ -236,14 +260,6 @@ func syncTracker(t k8stesting.ObjectTracker, gvr schema.GroupVersionResource, ob
 		}
 	}
 	return nil
-}
-
-// kindOf is the kind of the two resources the cluster syncs.
-func kindOf(gvr schema.GroupVersionResource) string {
-	if gvr == kube.InferenceServices() {
-		return "InferenceService"
-	}
-	return "Pod"
 }
 
 func listItems(list runtime.Object) ([]runtime.Object, error) {
@@ -382,4 +398,27 @@ func (c *KubeCluster) nameGenerated(a k8stesting.Action) (bool, runtime.Object, 
 	}
 	m.SetName(m.GetGenerateName() + kubeSuffix(c.eventKey, c.events.Add(1), 5))
 	return false, nil, nil
+}
+
+// PreviousModel is the storage URI of the model a service served before
+// its current one, as a model registry's previous champion would give it:
+// the rolled-out revision's model while a canary tries a new one, else the
+// previously rolled-out revision's. Its signature is the one actions take
+// for a rollback by model.
+func (p *Platform) PreviousModel(ctx context.Context, svc sources.Service) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.findLocked(svc.Namespace, svc.Name)
+	if s == nil {
+		return "", &NotFoundError{Key: svc.Key()}
+	}
+	for _, n := range []int{s.rolledOut, s.previous} {
+		if r := s.revision(n); r != nil && r.failure == "" && r.storageURI != s.storageURI {
+			return r.storageURI, nil
+		}
+	}
+	return "", fmt.Errorf("%s has served no other model than %s", svc.Key(), s.storageURI)
 }

@@ -658,3 +658,75 @@ func TestKubeClientsServeTheDemo(t *testing.T) {
 		t.Errorf("object %s", raw)
 	}
 }
+
+func TestKnativeRevisionsAndNamespaces(t *testing.T) {
+	p := newPlatform(t, Options{Seed: 7})
+	c := p.KubeCluster(KubeOptions{})
+	ctx := context.Background()
+	revisions := c.Dynamic().Resource(knativeRevisions()).Namespace(demoNamespace)
+	condition := func(u *unstructured.Unstructured, typ string) string {
+		conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+		for _, c := range conds {
+			if m, ok := c.(map[string]any); ok && m["type"] == typ {
+				return m["status"].(string)
+			}
+		}
+		return ""
+	}
+	svc := serviceOf(t, p, "fraud-detector")
+	stable, err := revisions.Get(ctx, svc.StableRevision, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	replicas, _, _ := unstructured.NestedInt64(stable.Object, "status", "actualReplicas")
+	if condition(stable, "Ready") != "True" || condition(stable, "Active") != "True" || replicas < 1 {
+		t.Errorf("stable revision: Ready %s Active %s replicas %d", condition(stable, "Ready"), condition(stable, "Active"), replicas)
+	}
+	w, _ := p.view()
+	if stable.GetAnnotations()[storageURIAnnotation] != w.service("fraud-detector").revision(1).storageURI {
+		t.Errorf("stable revision's model: %v", stable.GetAnnotations())
+	}
+
+	must(t, p.SetStorageURI(demoNamespace, "fraud-detector", "gs://mlflow-artifacts/5/nope"))
+	failed, err := revisions.Get(ctx, "fraud-detector-predictor-00003", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if condition(failed, "Ready") != "False" {
+		t.Errorf("a revision whose model cannot load is Ready %s", condition(failed, "Ready"))
+	}
+	list, err := revisions.List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Knative services only: fraud 3, classifier 2, ranker 2, embedder 2.
+	if len(list.Items) != 9 {
+		t.Errorf("%d revisions, want 9", len(list.Items))
+	}
+
+	if _, err := c.Typed().CoreV1().Namespaces().Get(ctx, demoNamespace, metav1.GetOptions{}); err != nil {
+		t.Errorf("namespace %s: %v", demoNamespace, err)
+	}
+	if _, err := c.Typed().CoreV1().Namespaces().Get(ctx, "other", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("namespace other: %v", err)
+	}
+}
+
+func TestPreviousModel(t *testing.T) {
+	p := newPlatform(t, Options{Seed: 7})
+	ctx := context.Background()
+	w, _ := p.view()
+	fraud := w.service("fraud-detector")
+	got, err := p.PreviousModel(ctx, serviceOf(t, p, "fraud-detector"))
+	if err != nil || got != fraud.revision(1).storageURI || got == fraud.storageURI {
+		t.Errorf("during the canary: %q, %v; want the stable revision's model", got, err)
+	}
+	classifier := w.service("recommendation-classifier")
+	got, err = p.PreviousModel(ctx, serviceOf(t, p, "recommendation-classifier"))
+	if err != nil || got != classifier.revision(4).storageURI {
+		t.Errorf("after a completed rollout: %q, %v; want the previous rollout's model", got, err)
+	}
+	if _, err := p.PreviousModel(ctx, serviceOf(t, p, "churn-model")); err == nil {
+		t.Error("a service with one model has a previous one")
+	}
+}

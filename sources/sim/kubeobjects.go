@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/mltop/mltop/sources"
@@ -338,4 +339,99 @@ func annotationsOrDefault(s *service, written map[string]string) map[string]stri
 		return s.defaultAnnotations()
 	}
 	return maps.Clone(written)
+}
+
+// ---------------------------------------------------------------- Knative revisions
+
+// knativeRevisions is the resource of Knative's revisions, which a Knative-
+// mode predictor is made of.
+func knativeRevisions() schema.GroupVersionResource {
+	return schema.GroupVersionResource{Group: "serving.knative.dev", Version: "v1", Resource: "revisions"}
+}
+
+// storageURIAnnotation is where KServe records, on the pod template and so
+// on the revision, the model its storage initializer downloads.
+const storageURIAnnotation = "serving.kserve.io/storage-initializer-sourceuri"
+
+// knativeRevisionObjects are the Knative Revisions of a Knative-mode
+// service at now: Ready unless its model failed to load, Active while it
+// runs pods, with as many replicas as revisionPods gives it.
+func (w *world) knativeRevisionObjects(s *service, now time.Time) []*unstructured.Unstructured {
+	if !s.knative() {
+		return nil
+	}
+	ready := map[int]int{}
+	for _, rp := range s.revisionPods(now) {
+		ready[rp.revision] += rp.ready
+	}
+	var out []*unstructured.Unstructured
+	for i, rev := range s.revisions {
+		since := rev.created.UTC().Format(time.RFC3339)
+		cond := func(typ string, ok bool, reason, message string) map[string]any {
+			c := map[string]any{"type": typ, "status": "True", "lastTransitionTime": since}
+			if !ok {
+				c["status"], c["reason"], c["message"] = "False", reason, message
+			}
+			return c
+		}
+		healthy := rev.failure == ""
+		failed := "Container failed with: " + rev.failure
+		n := ready[rev.number]
+		conditions := []any{
+			cond("Active", n > 0, "NoTraffic", "The target is not receiving traffic."),
+			cond("ContainerHealthy", healthy, "ExitCode1", failed),
+			cond("Ready", healthy, "ExitCode1", failed),
+			cond("ResourcesAvailable", healthy, "ExitCode1", failed),
+		}
+		configuration := s.name + "-predictor"
+		out = append(out, &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": knativeRevisions().GroupVersion().String(),
+			"kind":       "Revision",
+			"metadata": map[string]any{
+				"name":              s.revisionName(rev.number),
+				"namespace":         s.namespace,
+				"uid":               uuid4(w.h.key("uid/revision/"+s.revisionName(rev.number)), 0),
+				"resourceVersion":   fmt.Sprint(s.resourceVersion),
+				"generation":        int64(1),
+				"creationTimestamp": since,
+				"labels": map[string]any{
+					configurationLabel: configuration,
+					"serving.knative.dev/configurationGeneration": fmt.Sprint(i + 1),
+					knServiceLabel:      configuration,
+					kube.ServiceLabel:   s.name,
+					kube.ComponentLabel: "predictor",
+				},
+				"annotations": map[string]any{storageURIAnnotation: rev.storageURI},
+			},
+			"spec": map[string]any{
+				"containers": []any{map[string]any{
+					"name": "kserve-container",
+					"env":  []any{map[string]any{"name": "STORAGE_URI", "value": rev.storageURI}},
+				}},
+			},
+			"status": map[string]any{
+				"observedGeneration": int64(1),
+				"conditions":         conditions,
+				"actualReplicas":     int64(n),
+				"desiredReplicas":    int64(n),
+			},
+		}})
+	}
+	return out
+}
+
+// ---------------------------------------------------------------- namespaces
+
+// namespaceObjects are the demo cluster's namespaces: the platform's and
+// the system ones a KServe cluster has.
+func (w *world) namespaceObjects() []*corev1.Namespace {
+	var out []*corev1.Namespace
+	for _, name := range []string{"default", "kube-system", "knative-serving", "kserve", "kubeflow", w.namespace} {
+		out = append(out, &corev1.Namespace{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
+			ObjectMeta: metav1.ObjectMeta{Name: name, UID: types.UID(uuid4(w.h.key("uid/namespace/"+name), 0))},
+			Status:     corev1.NamespaceStatus{Phase: corev1.NamespaceActive},
+		})
+	}
+	return out
 }
