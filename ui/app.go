@@ -12,6 +12,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/mltop/mltop/actions"
 	"github.com/mltop/mltop/config"
 	"github.com/mltop/mltop/sources"
 	"github.com/mltop/mltop/sources/health"
@@ -42,6 +43,10 @@ type Options struct {
 	// disables the "r" key.
 	Refresh func(sources.SourceID)
 	Version string
+	// Actions runs promote, roll back and pin on the selected service. Nil
+	// means no action keys at all; a read-only executor (or ReadOnly above)
+	// keeps the keys off the footer and the help and refuses them.
+	Actions actions.Executor
 }
 
 // Model is the root bubbletea model. It has one owner, the bubbletea
@@ -81,8 +86,16 @@ type Model struct {
 	updatesClosed bool
 	quitting      bool
 	// notice is a short-lived footer message, e.g. after "r".
-	notice      string
-	noticeUntil time.Time
+	notice notice
+	// act is the action under way, if any, from its key to its outcome.
+	act actionFlow
+}
+
+// notice is a footer message that goes away by itself. Its text is styled
+// when it is made.
+type notice struct {
+	text  string
+	until time.Time
 }
 
 var _ tea.Model = Model{}
@@ -98,10 +111,12 @@ func newModel(o Options, kit drawKit) Model {
 		o.Tick = time.Second
 	}
 	th := o.Theme
+	act := newActionFlow(o.Actions, o.ReadOnly)
 	m := Model{
 		opts:  o,
 		kit:   kit,
-		keys:  DefaultKeyMap(o.Refresh != nil),
+		act:   act,
+		keys:  DefaultKeyMap(o.Refresh != nil, act.access()),
 		theme: &th,
 		frame: newFrameStyle(&th),
 		board: sources.NewBoard(o.Initial),
@@ -136,9 +151,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.recompute()
 		return m, tick(m.opts.Tick)
 	case refreshedMsg:
-		m.notice = "refresh requested: " + joinIDs(msg.sources)
-		m.noticeUntil = m.now.Add(3 * time.Second)
+		m.say(m.theme.Dim.Render("refresh requested: "+joinIDs(msg.sources)), shortNotice)
 		return m, nil
+	case planMsg, preflightMsg, progressMsg, outcomeMsg, recordedMsg:
+		return m.onActionMsg(msg)
 	case tea.KeyMsg:
 		return m.handleInput(msg)
 	}
@@ -151,13 +167,19 @@ func (m Model) View() string {
 	if m.width <= 0 || m.height <= 0 {
 		return ""
 	}
+	var frame string
 	switch m.layout.Mode {
 	case LayoutTooSmall:
 		return tooSmall(m.width, m.height, m.theme.Glyphs.Ellipsis)
 	case LayoutCompact:
-		return m.viewCompact()
+		frame = m.viewCompact()
+	default:
+		frame = m.viewFull()
 	}
-	return m.viewFull()
+	if m.act.phase == actionConfirming {
+		frame = m.withDialog(frame)
+	}
+	return frame
 }
 
 // recompute reads the clock, composes the snapshot and its alerts, and
@@ -176,8 +198,8 @@ func (m *Model) recompute() {
 	}
 	m.alerts = health.Evaluate(m.snap, m.opts.Thresholds)
 	m.layout = ComputeLayout(m.width, m.height, len(m.alerts))
-	if m.notice != "" && !m.now.Before(m.noticeUntil) {
-		m.notice = ""
+	if m.notice.text != "" && !m.now.Before(m.notice.until) {
+		m.notice = notice{}
 	}
 	m.refilter()
 }

@@ -27,7 +27,28 @@ type KeyMap struct {
 	Refresh key.Binding
 	Help    key.Binding
 	Quit    key.Binding
+
+	// The actions on the selected service. They are enabled only when an
+	// executor may change the cluster.
+	Promote  key.Binding
+	Rollback key.Binding
+	Pin      key.Binding
+	// Refused holds the same keys in read-only mode: they are answered
+	// with a notice saying why nothing happens, and never advertised.
+	Refused key.Binding
 }
+
+// ActionAccess says what the action keys may do.
+type ActionAccess int
+
+const (
+	// ActionsNone: no executor; the keys do not exist.
+	ActionsNone ActionAccess = iota
+	// ActionsReadOnly: the keys are refused with a notice.
+	ActionsReadOnly
+	// ActionsAllowed: the keys start an action.
+	ActionsAllowed
+)
 
 // KeyGroup is a titled group of bindings, as the help overlay lists them.
 type KeyGroup struct {
@@ -36,9 +57,12 @@ type KeyGroup struct {
 }
 
 // DefaultKeyMap returns the dashboard's bindings. Refresh is disabled (and so
-// hidden from help) when canRefresh is false: a key that does nothing should
-// not be advertised.
-func DefaultKeyMap(canRefresh bool) KeyMap {
+// hidden from help) when canRefresh is false, and the action keys unless
+// access allows them: a key that does nothing should not be advertised.
+//
+// The action keys are capitals, a deliberate reach: a lower-case slip while
+// moving through the list must not start a change to production.
+func DefaultKeyMap(canRefresh bool, access ActionAccess) KeyMap {
 	km := KeyMap{
 		Next:    key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next pane")),
 		Prev:    key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous pane")),
@@ -53,17 +77,43 @@ func DefaultKeyMap(canRefresh bool) KeyMap {
 		Refresh: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh all sources now")),
 		Help:    key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:    key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+
+		Promote:  key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "promote the canary")),
+		Rollback: key.NewBinding(key.WithKeys("B"), key.WithHelp("B", "roll back the canary")),
+		Pin:      key.NewBinding(key.WithKeys("M"), key.WithHelp("M", "pin or unpin minReplicas")),
+		Refused:  key.NewBinding(key.WithKeys("P", "B", "M")),
 	}
 	km.Refresh.SetEnabled(canRefresh)
+	for _, b := range []*key.Binding{&km.Promote, &km.Rollback, &km.Pin} {
+		b.SetEnabled(access == ActionsAllowed)
+	}
+	km.Refused.SetEnabled(access == ActionsReadOnly)
 	return km
 }
 
-// hint is a footer hint: a binding, when it goes as the footer narrows,
-// and whether it sits at the right edge.
+// hint is a footer hint: a binding (or a few shown as one item), when it
+// goes as the footer narrows, and whether it sits at the right edge.
 type hint struct {
 	binding key.Binding
+	// also are bindings shown in the same item: "P promote  B roll back".
+	also []key.Binding
+	// short names the item's purpose once the footer squeezes it to its
+	// keys alone ("P B M actions"), from shortAt on; empty: no short form.
+	short   string
+	shortAt int
 	dropAt  int
 	right   bool
+}
+
+// bindings are the hint's enabled bindings in order.
+func (h hint) bindings() []key.Binding {
+	var out []key.Binding
+	for _, b := range append([]key.Binding{h.binding}, h.also...) {
+		if b.Enabled() {
+			out = append(out, b)
+		}
+	}
+	return out
 }
 
 // hints are the footer's key hints in reading order. Help and quit stay
@@ -74,12 +124,22 @@ func (k KeyMap) hints() []hint {
 	move := key.NewBinding(key.WithKeys("j", "k"), key.WithHelp("j/k", "select"))
 	refresh := key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh"))
 	refresh.SetEnabled(k.Refresh.Enabled())
+	footerKey := func(b key.Binding, desc string) key.Binding {
+		out := key.NewBinding(key.WithKeys(b.Keys()...), key.WithHelp(b.Help().Key, desc))
+		out.SetEnabled(b.Enabled())
+		return out
+	}
 	return []hint{
 		{binding: focus, dropAt: 60},
 		{binding: zoom, dropAt: 50},
 		{binding: move, dropAt: 30},
 		{binding: k.Filter, dropAt: 40},
 		{binding: refresh, dropAt: 20},
+		// The actions outlast the navigation hints: during an incident
+		// they are what the footer is for.
+		{binding: footerKey(k.Promote, "promote"),
+			also:  []key.Binding{footerKey(k.Rollback, "roll back"), footerKey(k.Pin, "pin")},
+			short: "actions", shortAt: 25, dropAt: 75},
 		{binding: k.Help, dropAt: 90, right: true},
 		{binding: k.Quit, dropAt: 80, right: true},
 	}
@@ -89,9 +149,7 @@ func (k KeyMap) hints() []hint {
 func (k KeyMap) ShortHelp() []key.Binding {
 	var out []key.Binding
 	for _, h := range k.hints() {
-		if h.binding.Enabled() {
-			out = append(out, h.binding)
-		}
+		out = append(out, h.bindings()...)
 	}
 	return out
 }
@@ -108,9 +166,12 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 
 // Groups lists the bindings by purpose, with titles for the help overlay.
 func (k KeyMap) Groups() []KeyGroup {
-	return []KeyGroup{
+	groups := []KeyGroup{
 		{Title: "Panes", Keys: []key.Binding{k.Next, k.Prev, k.Focus, k.Zoom, k.Back}},
 		{Title: "Lists", Keys: []key.Binding{k.Down, k.Up, k.Top, k.Bottom, k.Filter}},
-		{Title: "Program", Keys: []key.Binding{k.Refresh, k.Help, k.Quit}},
 	}
+	if k.Promote.Enabled() || k.Rollback.Enabled() || k.Pin.Enabled() {
+		groups = append(groups, KeyGroup{Title: "Actions", Keys: []key.Binding{k.Promote, k.Rollback, k.Pin}})
+	}
+	return append(groups, KeyGroup{Title: "Program", Keys: []key.Binding{k.Refresh, k.Help, k.Quit}})
 }

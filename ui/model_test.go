@@ -391,7 +391,7 @@ func TestQuitKeys(t *testing.T) {
 }
 
 func TestNoTmuxCollidingBindings(t *testing.T) {
-	for _, g := range DefaultKeyMap(true).Groups() {
+	for _, g := range DefaultKeyMap(true, ActionsAllowed).Groups() {
 		for _, b := range g.Keys {
 			for _, k := range b.Keys() {
 				switch k {

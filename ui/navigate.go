@@ -6,6 +6,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/mltop/mltop/actions"
 	"github.com/mltop/mltop/sources"
 	"github.com/mltop/mltop/sources/health"
 	"github.com/mltop/mltop/ui/panes"
@@ -29,20 +30,31 @@ func (m Model) handleInput(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		next, cmd := m.handleKey(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt})
 		m = next.(Model)
 		if m.quitting {
-			// Keys typed after "q" are not for this program.
-			return m, tea.Quit
+			// Keys typed after "q" are not for this program. The quit
+			// command may first record an open dialog's answer.
+			return m, cmd
 		}
 		cmds = append(cmds, cmd)
 	}
 	return m, tea.Batch(cmds...)
 }
 
-// handleKey turns a key into a state change. The filter editor gets every
-// key while it is open (so "q" can be typed), and the help overlay swallows
-// everything but closing and quitting.
+// handleKey turns a key into a state change. The question "quit anyway?",
+// the action dialog and the minReplicas prompt take every key while they
+// are open; so does the filter editor (so "q" can be typed), and the help
+// overlay swallows everything but closing and quitting.
 func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+	if m.act.quitAsk {
+		return m.answerQuit(msg)
+	}
 	if msg.Type == tea.KeyCtrlC {
 		return m.quit()
+	}
+	switch m.act.phase {
+	case actionConfirming:
+		return m.answerDialog(msg)
+	case actionPinPrompt:
+		return m.answerPin(msg)
 	}
 	if m.filter.editing {
 		var res filterResult
@@ -76,6 +88,11 @@ func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, km.Help):
 		m.helpOpen, m.helpScroll = true, 0
 	case key.Matches(msg, km.Back):
+		if m.act.phase == actionPlanning || m.act.phase == actionChecking {
+			// The newest thing under way is the action: esc stops it
+			// before it closes anything on screen.
+			return m.cancelAction(), nil
+		}
 		m.back()
 	case key.Matches(msg, km.Next):
 		m.focus = m.focus%paneCount + 1
@@ -100,14 +117,16 @@ func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.filter = m.filter.open()
 	case key.Matches(msg, km.Refresh):
 		return m, requestRefresh(m.opts.Refresh, configuredSources(m.snap))
+	case key.Matches(msg, km.Promote):
+		return m.startAction(actions.Promote)
+	case key.Matches(msg, km.Rollback):
+		return m.startAction(actions.Rollback)
+	case key.Matches(msg, km.Pin):
+		return m.startAction(actions.Pin)
+	case key.Matches(msg, km.Refused):
+		m.say(readOnlyNotice, shortNotice)
 	}
 	return m, nil
-}
-
-// quit ends the program.
-func (m Model) quit() (tea.Model, tea.Cmd) {
-	m.quitting = true
-	return m, tea.Quit
 }
 
 // back closes the innermost thing open: the help overlay, then the filter,

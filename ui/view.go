@@ -52,7 +52,7 @@ func (m Model) viewCompact() string {
 func (m Model) frameEdges() []placed {
 	l := m.layout
 	status := statusBar(m.theme, m.snap, m.now, statusInfo{
-		Context: m.opts.Context, Namespace: m.opts.Namespace, ReadOnly: m.opts.ReadOnly,
+		Context: m.opts.Context, Namespace: m.opts.Namespace, ReadOnly: m.act.readOnly,
 	}, l.Status.W)
 	return []placed{
 		{l.Status, []string{status}},
@@ -181,10 +181,15 @@ func (m Model) summaries(r Rect, columns int) []string {
 	return lines
 }
 
-// footer is the bottom line: the filter editor while it is open, otherwise
-// key hints, with the filter and any notice in front.
+// footer is the bottom line: the action's prompt or question, or the
+// filter editor while it is open; otherwise the action's progress, any
+// notice and the filter in front of the key hints.
 func (m Model) footer(w int) string {
 	t := m.theme
+	act, exclusive := m.actionFooter()
+	if exclusive {
+		return packBar(act, w, t.Glyphs.Ellipsis)
+	}
 	var items []barItem
 	if m.filter.editing {
 		cursor := "▏"
@@ -199,8 +204,11 @@ func (m Model) footer(w int) string {
 		)
 		return packBar(items, w, t.Glyphs.Ellipsis)
 	}
-	if m.notice != "" {
-		items = append(items, barItem{text: t.Dim.Render(m.notice), dropAt: 35})
+	items = append(items, act...)
+	if m.notice.text != "" {
+		// A notice answers what the user just did: it outlasts the key
+		// hints, and a long one is cut rather than lost.
+		items = append(items, barItem{text: text.Truncate(m.notice.text, w-2, t.Glyphs.Ellipsis), dropAt: 97})
 	}
 	if m.filter.Active() {
 		items = append(items, barItem{
@@ -223,12 +231,22 @@ func (m Model) footer(w int) string {
 		items = append(items, barItem{text: t.Warn.Render("updates stopped"), dropAt: 88})
 	}
 	for _, h := range m.keys.hints() {
-		if !h.binding.Enabled() || m.zoomed && key.Matches(tea.KeyMsg{Type: tea.KeyEnter}, h.binding) {
+		bindings := h.bindings()
+		if len(bindings) == 0 || m.zoomed && key.Matches(tea.KeyMsg{Type: tea.KeyEnter}, bindings[0]) {
 			// Zoomed, enter goes back, which "esc back" already says.
 			continue
 		}
-		hl := h.binding.Help()
-		items = append(items, barItem{text: t.Key.Render(hl.Key) + " " + hl.Desc, dropAt: h.dropAt, right: h.right})
+		var full, keys []string
+		for _, b := range bindings {
+			hl := b.Help()
+			full = append(full, t.Key.Render(hl.Key)+" "+hl.Desc)
+			keys = append(keys, t.Key.Render(hl.Key))
+		}
+		item := barItem{text: strings.Join(full, barGap), dropAt: h.dropAt, right: h.right}
+		if h.short != "" {
+			item.short, item.shortAt = strings.Join(keys, " ")+" "+h.short, h.shortAt
+		}
+		items = append(items, item)
 	}
 	return packBar(items, w, t.Glyphs.Ellipsis)
 }
