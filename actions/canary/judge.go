@@ -70,8 +70,12 @@ type Judge struct {
 
 	metrics [3]metricState
 	floor   floorEvidence
-	canary  histogram // cumulative canary latency, for the quantiles in explanations
-	stable  histogram
+	// ln E^H, ln E^S per metric and ln F, refreshed when evidence changes:
+	// a verdict reads them a dozen times.
+	logHarm, logSafety [3]float64
+	logFloor           float64
+	canary             histogram // cumulative canary latency, for the quantiles in explanations
+	stable             histogram
 
 	tick        int
 	elapsed     time.Duration
@@ -121,6 +125,7 @@ func NewJudge(cfg Config, bounds Bounds, percent int) (*Judge, error) {
 			safety: newRatioEvidence(cfg.SafetyNull, cfg.SafetyGrid),
 		}
 	}
+	j.refreshEvidence()
 	return j, nil
 }
 
@@ -180,6 +185,7 @@ func (j *Judge) accumulate(t Tick, length time.Duration) {
 		m.stableTotal += nS
 	}
 	j.floor.add(t.Canary.Errors, nC)
+	j.refreshEvidence()
 	j.canary.add(t.Canary)
 	j.stable.add(t.Stable)
 
@@ -199,13 +205,20 @@ func (j *Judge) accumulate(t Tick, length time.Duration) {
 	j.window = append(j.window, s)
 }
 
+func (j *Judge) refreshEvidence() {
+	for i := range j.metrics {
+		j.logHarm[i] = j.metrics[i].harm.logValue()
+		j.logSafety[i] = j.metrics[i].safety.logValue()
+	}
+	j.logFloor = j.floor.logValue()
+}
+
 // decide applies steps 2 to 6 of the decision order (the kill switch, step
 // 1, is checked by Observe).
 func (j *Judge) decide() Verdict {
 	worst := -1
-	for i := range j.metrics {
-		lh := j.metrics[i].harm.logValue()
-		if lh >= j.harmLogThreshold && (worst < 0 || lh > j.metrics[worst].harm.logValue()) {
+	for i, lh := range j.logHarm {
+		if lh >= j.harmLogThreshold && (worst < 0 || lh > j.logHarm[worst]) {
 			worst = i
 		}
 	}
@@ -238,7 +251,7 @@ func (j *Judge) holdReasons() []string {
 		lo, hi := want/j.cfg.SplitTolerance, want*j.cfg.SplitTolerance
 		if share < lo || share > hi {
 			reasons = append(reasons, fmt.Sprintf("traffic split mismatch: canary share %s of %s requests is outside [%s, %s] for canaryTrafficPercent %d",
-				fmtPercent(share), fmtCount(j.totalRequests), fmtPercent(lo), fmtPercent(hi), j.percent))
+				fmtPercent(share), fmtCount(j.totalRequests), fmtLimit(lo), fmtLimit(hi), j.percent))
 		}
 	}
 	if r := j.stableSLOBreach(); r != "" {
@@ -301,10 +314,10 @@ func (j *Judge) missingGates() []string {
 // cleared: the metric is shown not to be worse than SafetyNull times the
 // stable's (or, for errors, the canary's own rate is below the floor).
 func (j *Judge) cleared(i int) bool {
-	if j.metrics[i].safety.logValue() >= j.safetyLogThreshold {
+	if j.logSafety[i] >= j.safetyLogThreshold {
 		return true
 	}
-	return i == 0 && j.floor.logValue() >= j.floorLogThreshold
+	return i == 0 && j.logFloor >= j.floorLogThreshold
 }
 
 func (j *Judge) notClearedReason(i int) string {
@@ -312,9 +325,9 @@ func (j *Judge) notClearedReason(i int) string {
 	name := metricLabel(m.name, m.bound)
 	if i == 0 {
 		return fmt.Sprintf("%s not cleared (safety %s, floor %s < %s)", name,
-			fmtEvidence(math.Exp(m.safety.logValue())), fmtEvidence(math.Exp(j.floor.logValue())), fmtCount(j.cfg.SafetyThreshold))
+			fmtEvidence(math.Exp(j.logSafety[i])), fmtEvidence(math.Exp(j.logFloor)), fmtCount(j.cfg.SafetyThreshold))
 	}
-	return fmt.Sprintf("%s not cleared (safety %s < %s)", name, fmtEvidence(math.Exp(m.safety.logValue())), fmtCount(j.cfg.SafetyThreshold))
+	return fmt.Sprintf("%s not cleared (safety %s < %s)", name, fmtEvidence(math.Exp(j.logSafety[i])), fmtCount(j.cfg.SafetyThreshold))
 }
 
 // metricEvidence snapshots every metric for a verdict.
@@ -325,8 +338,8 @@ func (j *Judge) metricEvidence() []MetricEvidence {
 		out[i] = MetricEvidence{
 			Name:        m.name,
 			BoundMillis: m.bound,
-			Harm:        math.Exp(m.harm.logValue()),
-			Safety:      math.Exp(m.safety.logValue()),
+			Harm:        math.Exp(j.logHarm[i]),
+			Safety:      math.Exp(j.logSafety[i]),
 			Cleared:     j.cleared(i),
 			CanaryBad:   m.canaryBad,
 			CanaryTotal: m.canaryTotal,
@@ -334,7 +347,7 @@ func (j *Judge) metricEvidence() []MetricEvidence {
 			StableTotal: m.stableTotal,
 		}
 		if i == 0 {
-			out[i].Floor = math.Exp(j.floor.logValue())
+			out[i].Floor = math.Exp(j.logFloor)
 		}
 	}
 	return out
