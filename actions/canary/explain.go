@@ -41,7 +41,8 @@ func (j *Judge) explain(v Verdict, trigger any) string {
 			fmtLimit(float64(len(j.metrics))/j.cfg.HarmThreshold), actionRollback)
 	}
 
-	headline := j.compare(v.Metrics[headlineMetric(v.Metrics)])
+	lead := headlineMetric(v.Metrics)
+	headline := j.compare(v.Metrics[lead])
 	switch v.Decision {
 	case Promote:
 		var cleared []string
@@ -61,7 +62,7 @@ func (j *Judge) explain(v Verdict, trigger any) string {
 	case Hold:
 		return head + strings.Join(v.Reasons, "; ") + "; " + headline + ". No action: a hold is not a failure" + etaNote(v.ETA)
 	}
-	e := v.Metrics[0]
+	e := v.Metrics[lead]
 	return head + headline + fmt.Sprintf("; harm %s/%s, safety %s/%s; waiting: %s",
 		fmtEvidence(e.Harm), fmtCount(j.cfg.HarmThreshold), fmtEvidence(e.Safety), fmtCount(j.cfg.SafetyThreshold),
 		strings.Join(v.Reasons, ", ")) + etaNote(v.ETA)

@@ -3,6 +3,7 @@ package canary
 import (
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -103,6 +104,10 @@ func NewJudge(cfg Config, bounds Bounds, percent int) (*Judge, error) {
 	if percent < 1 || percent > 100 {
 		return nil, fmt.Errorf("canaryTrafficPercent must lie in 1..100, got %d", percent)
 	}
+	// The judge keeps its own grids: the caller may reuse its Config.
+	cfg.HarmGrid = slices.Clone(cfg.HarmGrid)
+	cfg.SafetyGrid = slices.Clone(cfg.SafetyGrid)
+	cfg.FloorFractions = slices.Clone(cfg.FloorFractions)
 	j := &Judge{
 		cfg:                cfg,
 		bounds:             bounds,
@@ -140,6 +145,7 @@ func (j *Judge) Observe(t Tick) Verdict {
 	if j.done {
 		return j.final.clone()
 	}
+	j.trimWindow()
 	if t.CanaryPercent > 0 {
 		j.percent = min(t.CanaryPercent, 100)
 	}
@@ -213,6 +219,16 @@ func (j *Judge) refreshEvidence() {
 	j.logFloor = j.floor.logValue()
 }
 
+// trimWindow forgets the stable samples that ended before the SLO window.
+func (j *Judge) trimWindow() {
+	from := j.elapsed - j.cfg.StableSLOWindow
+	drop := 0
+	for drop < len(j.window) && j.window[drop].end <= from {
+		drop++
+	}
+	j.window = j.window[drop:]
+}
+
 // decide applies steps 2 to 6 of the decision order (the kill switch, step
 // 1, is checked by Observe).
 func (j *Judge) decide() Verdict {
@@ -267,12 +283,6 @@ func (j *Judge) holdReasons() []string {
 // outage (a dependency, the network) would otherwise be blamed on, or
 // excused for, the canary.
 func (j *Judge) stableSLOBreach() string {
-	from := j.elapsed - j.cfg.StableSLOWindow
-	drop := 0
-	for drop < len(j.window) && j.window[drop].end <= from {
-		drop++
-	}
-	j.window = j.window[drop:]
 	var s sloSample
 	for _, w := range j.window {
 		s.requests += w.requests
