@@ -662,3 +662,45 @@ func TestDialogTextIsCleaned(t *testing.T) {
 		t.Errorf("cleaned text missing:\n%s", v)
 	}
 }
+
+func TestProgressMailboxNeverBlocksTheExecutor(t *testing.T) {
+	box := newProgressMailbox()
+	// Nobody reads: far more steps than the buffer holds must not block,
+	// and the newest are the ones kept.
+	for i := 0; i < progressBuffer*3; i++ {
+		box.send(actions.Progress{PlanID: "p", Message: fmt.Sprint(i)})
+	}
+	box.close()
+	box.send(actions.Progress{PlanID: "p", Message: "after close"}) // dropped, no panic
+	box.close()                                                     // twice is harmless
+	var got []string
+	for {
+		msg := waitForProgress(box)()
+		if msg == nil {
+			break
+		}
+		got = append(got, msg.(progressMsg).Message)
+	}
+	if len(got) != progressBuffer || got[len(got)-1] != fmt.Sprint(progressBuffer*3-1) {
+		t.Errorf("kept %v; want the newest %d steps", got, progressBuffer)
+	}
+}
+
+func TestExecuteCommandStampsAndCloses(t *testing.T) {
+	exec := newFakeExecutor()
+	exec.steps, exec.anonymous = []string{"patched"}, true
+	plan := fakePlan("plan-7", actions.Request{Kind: actions.Rollback, Namespace: ns, Name: "fraud-detector"}, 20, "1", false)
+	box := newProgressMailbox()
+	msg := executeCmd(exec, plan, actions.Preflight{PlanID: plan.ID}, box)()
+	out, ok := msg.(outcomeMsg)
+	if !ok || out.planID != "plan-7" || out.outcome.Result != actions.Succeeded {
+		t.Fatalf("execute returned %#v", msg)
+	}
+	first := waitForProgress(box)()
+	if p, ok := first.(progressMsg); !ok || p.PlanID != "plan-7" || p.Message != "patched" || p.box != box {
+		t.Errorf("first step %#v", first)
+	}
+	if rest := waitForProgress(box)(); rest != nil {
+		t.Errorf("the mailbox stayed open after Execute returned: %#v", rest)
+	}
+}

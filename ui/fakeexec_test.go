@@ -26,8 +26,10 @@ type fakeExecutor struct {
 	protected bool
 	checks    []actions.Check
 	planErr   error
-	// steps are the progress messages Execute reports, in order.
-	steps []string
+	// steps are the progress messages Execute reports, in order;
+	// anonymous steps carry no plan ID.
+	steps     []string
+	anonymous bool
 	// outcome is what Execute returns (its PlanID is filled in).
 	outcome actions.Outcome
 	// hold, when set, makes Execute wait after its steps until it is
@@ -111,10 +113,14 @@ func (f *fakeExecutor) Preflight(_ context.Context, p actions.Plan) actions.Pref
 func (f *fakeExecutor) Execute(ctx context.Context, p actions.Plan, _ actions.Preflight, progress func(actions.Progress)) actions.Outcome {
 	f.mu.Lock()
 	f.executed = append(f.executed, p)
-	steps, hold, o := f.steps, f.hold, f.outcome
+	steps, hold, o, anonymous := f.steps, f.hold, f.outcome, f.anonymous
 	f.mu.Unlock()
 	for _, s := range steps {
-		progress(actions.Progress{PlanID: p.ID, Stage: actions.StageVerify, Message: s})
+		pr := actions.Progress{PlanID: p.ID, Stage: actions.StageVerify, Message: s}
+		if anonymous {
+			pr.PlanID = ""
+		}
+		progress(pr)
 	}
 	if hold != nil {
 		select {

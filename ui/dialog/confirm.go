@@ -158,7 +158,8 @@ func (c Confirm) Lines(t *theme.Theme, w, h int) []string {
 		}
 	}
 	if room := h - len(tail); len(head) > room {
-		head = append(head[:room-1], t.Dim.Render(t.Glyphs.Ellipsis+" more than fits: enlarge the terminal"))
+		more := text.Truncate(t.Glyphs.Ellipsis+" more than fits: enlarge the terminal", w, t.Glyphs.Ellipsis)
+		head = append(head[:room-1], t.Dim.Render(more))
 	}
 	return append(head, tail...)
 }
@@ -246,7 +247,7 @@ func (c Confirm) checkLines(t *theme.Theme, w int, sq squeeze) []string {
 			}
 			out = append(out, lead+l)
 		}
-		if r := clean.Text(ch.Remedy); r != "" && ch.Status != actions.CheckPass {
+		if r := clean.Text(ch.Remedy); r != "" && (ch.Status == actions.CheckWarn || ch.Status == actions.CheckFail) {
 			for _, l := range sq.layout(t, "-> "+r, room) {
 				out = append(out, indent+t.Dim.Render(l))
 			}
@@ -300,7 +301,9 @@ func (c Confirm) patchLines(t *theme.Theme, w int, sq squeeze) []string {
 			if text.Width(lines[last])+3+text.Width(how) <= w {
 				lines[last] += "   " + t.Dim.Render(how)
 			} else {
-				lines = append(lines, t.Dim.Render(how))
+				for _, l := range wrap(how, w) {
+					lines = append(lines, t.Dim.Render(l))
+				}
 			}
 		}
 		out = append(out, lines...)
