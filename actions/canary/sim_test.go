@@ -3,6 +3,7 @@ package canary
 import (
 	"math"
 	"math/rand/v2"
+	"testing"
 )
 
 // binomial draws from Binomial(n, p) by inversion. The draw is split into
@@ -56,4 +57,28 @@ func (v versionRates) draw(r *rand.Rand, n int, withLatency bool, b Bounds) Coun
 		c.Slower = map[float64]float64{b.L90: float64(s90), b.L99: float64(s99), b.SLO: float64(sSLO)}
 	}
 	return c
+}
+
+// TestBinomialSampler: the Monte Carlo tests are only as good as their
+// sampler, so check its mean and variance at the rates they use.
+func TestBinomialSampler(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	for _, c := range []struct {
+		n int
+		p float64
+	}{{2700, 0.1}, {300, 0.012}, {25, 0.01}, {20000, 0.05}} {
+		const draws = 20000
+		var sum, sumSq float64
+		for range draws {
+			x := float64(binomial(r, c.n, c.p))
+			sum += x
+			sumSq += x * x
+		}
+		mean := sum / draws
+		variance := sumSq/draws - mean*mean
+		wantMean, wantVar := float64(c.n)*c.p, float64(c.n)*c.p*(1-c.p)
+		if math.Abs(mean-wantMean) > 4*math.Sqrt(wantVar/draws) || math.Abs(variance/wantVar-1) > 0.05 {
+			t.Errorf("Binomial(%d, %v): mean %.3f (want %.3f), variance %.3f (want %.3f)", c.n, c.p, mean, wantMean, variance, wantVar)
+		}
+	}
 }
