@@ -64,7 +64,26 @@ Run 'mltop demo' to see it on the embedded simulated platform.`,
 	root.SetIn(s.in)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 
-	pf := root.PersistentFlags()
+	a.addGlobalFlags(root.PersistentFlags())
+
+	root.AddCommand(
+		newDemoCommand(a),
+		newSnapshotCommand(a),
+		newConfigCommand(a),
+		newVersionCommand(a),
+		newPromoteCommand(a),
+		newRollbackCommand(a),
+		newPinCommand(a),
+		newAuditCommand(a),
+	)
+	root.SetHelpCommand(&cobra.Command{Hidden: true})
+	return root
+}
+
+// addGlobalFlags defines the flags every command accepts on pf and records
+// pf, so overrides can tell given flags from defaults. Tests build an app on
+// a flag set of their own with it.
+func (a *app) addGlobalFlags(pf *pflag.FlagSet) {
 	pf.StringVar(&a.g.configPath, config.FlagConfig, "", "config file (default $XDG_CONFIG_HOME/mltop/config.yaml; env MLTOP_CONFIG)")
 	pf.BoolVar(&a.g.readOnly, config.FlagReadOnly, false, "never change anything: mutating actions are refused before any request")
 	pf.BoolVar(&a.g.noColor, config.FlagNoColor, false, "draw without colour (NO_COLOR is honoured too)")
@@ -78,15 +97,6 @@ Run 'mltop demo' to see it on the embedded simulated platform.`,
 	a.g.kube = genericclioptions.NewConfigFlags(true)
 	a.g.kube.AddFlags(pf)
 	a.g.flags = pf
-
-	root.AddCommand(
-		newDemoCommand(a),
-		newSnapshotCommand(a),
-		newConfigCommand(a),
-		newVersionCommand(a),
-	)
-	root.SetHelpCommand(&cobra.Command{Hidden: true})
-	return root
 }
 
 // overrides turns the flags that were given into config overrides; flags

@@ -102,18 +102,7 @@ func (a *app) runTUI(ctx context.Context, cfg config.Config, p platform, logger 
 		_ = poller.Run(ctx)
 	}()
 
-	model := ui.New(ui.Options{
-		Updates:    poller.Updates(),
-		Initial:    poller.Initial(),
-		Thresholds: cfg.Thresholds,
-		Theme:      theme.New(theme.Options{Color: !cfg.UI.NoColor, ASCII: cfg.UI.ASCII, Output: a.out}),
-		Now:        p.now,
-		ReadOnly:   cfg.ReadOnly,
-		Context:    p.context,
-		Namespace:  p.namespace,
-		Refresh:    poller.Refresh,
-		Version:    version,
-	})
+	model := dashboardModel(cfg, p, poller, a.out)
 	logger.Info("dashboard starting", "context", p.context, "namespace", p.namespace, "version", version)
 	prog := tea.NewProgram(model, tea.WithAltScreen(), tea.WithInput(a.in), tea.WithOutput(a.out), tea.WithContext(ctx))
 	_, err := prog.Run()
@@ -123,6 +112,24 @@ func (a *app) runTUI(ctx context.Context, cfg config.Config, p platform, logger 
 		return fmt.Errorf("dashboard: %w", err)
 	}
 	return nil
+}
+
+// dashboardModel is the dashboard for a platform whose sources poller
+// polls, drawn for out (whose colour profile the theme detects). It needs no
+// terminal, so tests drive it as runTUI's program does.
+func dashboardModel(cfg config.Config, p platform, poller *sources.Poller, out io.Writer) ui.Model {
+	return ui.New(ui.Options{
+		Updates:    poller.Updates(),
+		Initial:    poller.Initial(),
+		Thresholds: cfg.Thresholds,
+		Theme:      theme.New(theme.Options{Color: !cfg.UI.NoColor, ASCII: cfg.UI.ASCII, Output: out}),
+		Now:        p.now,
+		ReadOnly:   cfg.ReadOnly,
+		Context:    p.context,
+		Namespace:  p.namespace,
+		Refresh:    poller.Refresh,
+		Version:    version,
+	})
 }
 
 // openLog opens the log file: the terminal belongs to the dashboard, so
