@@ -421,6 +421,31 @@ type RevisionMetrics struct {
 	ErrTrend []Point
 }
 
+// SeriesCounter is one time series' raw cumulative counters for one
+// revision, as Prometheus holds them (no rate, no increase): the canary
+// judge takes exact per-tick increments from successive values itself,
+// handling counter resets and new series.
+type SeriesCounter struct {
+	Namespace string
+	Revision  string
+	// Series identifies the series within the revision (e.g. its pod), so
+	// increments are taken per series.
+	Series   string
+	Requests float64
+	Errors   float64 // 5xx answers
+	// Buckets are the latency histogram's cumulative counts by upper bound
+	// in milliseconds (le); +Inf is Requests.
+	Buckets map[float64]float64
+}
+
+// LatencyBounds are a service's latency bounds for the canary judge: the
+// smallest histogram bounds at which the stable revision's cumulative share
+// reached 90 % and 99 % over the hour before the canary.
+type LatencyBounds struct {
+	L90, L99 time.Duration
+	Known    bool
+}
+
 // ---------------------------------------------------------------- Infra
 
 // GPU is one accelerator's utilisation.
@@ -462,6 +487,13 @@ type Metrics struct {
 	GPUs      []GPU
 	GPUTrend  []Point // mean utilisation over the last hour, percent (0..100)
 	OOMKills  []OOMKill
+	// Counters are the raw per-series counters of every revision in a
+	// canary, for the judge; CountersErr is set when that query failed (a
+	// failed query is skipped by the judge, not counted as a failure).
+	Counters    []SeriesCounter
+	CountersErr string
+	// Bounds are the latency bounds per service in canary.
+	Bounds map[ServiceKey]LatencyBounds
 }
 
 // Tracking is the MLflow source's value.

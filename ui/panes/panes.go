@@ -6,6 +6,7 @@ package panes
 import (
 	"time"
 
+	"github.com/mltop/mltop/actions/canary"
 	"github.com/mltop/mltop/config"
 	"github.com/mltop/mltop/sources"
 	"github.com/mltop/mltop/sources/health"
@@ -47,6 +48,9 @@ type Input struct {
 	Cursor int
 	// Filter narrows the Serving list (case-insensitive substring of the name).
 	Filter string
+	// Verdicts are the canary judge's current verdicts by service; a
+	// service without one shows the dashboard's error-ratio rule instead.
+	Verdicts map[sources.ServiceKey]canary.Verdict
 }
 
 // Pane is one of the six panes.
