@@ -704,3 +704,75 @@ func TestExecuteCommandStampsAndCloses(t *testing.T) {
 		t.Errorf("the mailbox stayed open after Execute returned: %#v", rest)
 	}
 }
+
+// TestPasteNeverAnswers: a paste is never an answer, not even while the
+// filter editor (which takes pastes) is open under the dialog.
+func TestPasteNeverAnswers(t *testing.T) {
+	paste := tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("y"), Paste: true}
+	exec := newFakeExecutor()
+	m := loadedWith(exec, plainTheme(), 120, 40)
+	m, _ = press(m, "/")
+	m, cmd := press(m, "B") // typed into the filter, not an action
+	if cmd != nil || m.filter.Value() != "B" {
+		t.Fatalf("B while filtering: filter %q command %v", m.filter.Value(), cmd != nil)
+	}
+	m, _ = press(m, "esc")
+	// Open the dialog while the filter is being edited: B, then /, then
+	// the plan and the preflight arrive.
+	m, plan := press(m, "B")
+	m, _ = press(m, "/")
+	m, check := feed(m, plan)
+	m, _ = feed(m, check)
+	if m.act.phase != actionConfirming || !m.filter.editing {
+		t.Fatalf("setup: phase %d editing %v", m.act.phase, m.filter.editing)
+	}
+	next, cmd := m.Update(paste)
+	m = next.(Model)
+	if m.act.phase != actionConfirming || cmd != nil || m.filter.Value() != "" {
+		t.Errorf("a paste answered the dialog or reached the filter: phase %d filter %q", m.act.phase, m.filter.Value())
+	}
+	// The pin prompt takes no paste either.
+	m, _ = press(m, "esc")
+	m, _ = press(m, "esc")
+	m, _ = press(m, "M")
+	next, _ = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("42"), Paste: true})
+	if mm := next.(Model); mm.act.pin.Typed() != "" {
+		t.Errorf("a paste typed %q into the prompt", mm.act.pin.Typed())
+	}
+}
+
+// TestActionFootersFitEverySize draws every footer the action flow has at
+// every layout size: each frame stays exactly the terminal's size, and the
+// line that matters most keeps its lead.
+func TestActionFootersFitEverySize(t *testing.T) {
+	states := map[string]struct {
+		reach func(Model) Model
+		want  string
+	}{
+		"prompt":   {func(m Model) Model { m, _ = press(m, "M", "2"); return m }, "minReplicas [1]: 2"},
+		"planning": {func(m Model) Model { m, _ = press(m, "B"); return m }, "planning"},
+		"applying": {func(m Model) Model { m, _ = press(openDialog(m, "B"), "y"); return m }, "rolling back"},
+		"quit":     {func(m Model) Model { m, _ = press(openDialog(m, "B"), "y", "q"); return m }, "an action is being applied"},
+		"outcome": {func(m Model) Model {
+			m, _ = press(openDialog(m, "B"), "y")
+			return step(m, outcomeMsg{planID: m.act.plan.ID, outcome: actions.Outcome{
+				PlanID: m.act.plan.ID, Result: actions.Failed, Message: strings.Repeat("a very long failure message ", 10)}})
+		}, "roll back fraud-detector: failed"},
+	}
+	themes := map[string]theme.Theme{"plain": plainTheme(), "colour": colourTheme()}
+	for thName, th := range themes {
+		for name, st := range states {
+			for _, sz := range layoutSizes {
+				w, h := sz[0], sz[1]
+				t.Run(fmt.Sprintf("%s/%s/%dx%d", thName, name, w, h), func(t *testing.T) {
+					m := st.reach(loadedWith(newFakeExecutor(), th, w, h))
+					v := m.View()
+					checkFrame(t, v, w, h)
+					if m.layout.Mode != LayoutTooSmall && thName == "plain" && !strings.Contains(lastLine(v), st.want) {
+						t.Errorf("footer lacks %q: %q", st.want, lastLine(v))
+					}
+				})
+			}
+		}
+	}
+}

@@ -4,7 +4,8 @@
 //
 // The model performs no I/O. Updates arrive through one command that reads
 // the poller's channel and is re-armed after each message; a tick ages what
-// is on screen; the only outward call, a refresh request, runs in a command.
+// is on screen; the outward calls, a refresh request and the action
+// pipeline's stages (action.go, actionmsg.go), run in commands.
 package ui
 
 import (
@@ -33,7 +34,9 @@ type Options struct {
 	// Now is the clock; the demo runs on simulated time. Nil means time.Now.
 	Now func() time.Time
 	// Tick is how often ages are redrawn (default 1s). It never fetches.
-	Tick     time.Duration
+	Tick time.Duration
+	// ReadOnly says so on the status line and refuses the action keys,
+	// whatever the executor says.
 	ReadOnly bool
 	// Context and Namespace label the status line until the Kubernetes
 	// source reports its own.

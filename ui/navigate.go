@@ -17,9 +17,10 @@ import (
 // send-keys) as one message with several runes, which no binding matches,
 // so a burst is taken apart and handled one key at a time. A paste is text,
 // never commands: outside the filter it is ignored, so pasting "q..." into
-// the dashboard cannot quit it.
+// the dashboard cannot quit it, and the service name a protected namespace
+// asks for must be typed (the point is to read it).
 func (m Model) handleInput(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
-	if msg.Paste && !m.filter.editing {
+	if msg.Paste && !m.filterHasKeys() {
 		return m, nil
 	}
 	if msg.Type != tea.KeyRunes || len(msg.Runes) <= 1 || msg.Paste {
@@ -37,6 +38,12 @@ func (m Model) handleInput(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		cmds = append(cmds, cmd)
 	}
 	return m, tea.Batch(cmds...)
+}
+
+// filterHasKeys reports whether the filter editor receives the keys: it is
+// open and no question of the action flow is in front of it.
+func (m Model) filterHasKeys() bool {
+	return m.filter.editing && !m.act.quitAsk && m.act.phase != actionConfirming && m.act.phase != actionPinPrompt
 }
 
 // handleKey turns a key into a state change. The question "quit anyway?",

@@ -117,7 +117,8 @@ func (c Confirm) typeName(msg tea.KeyMsg) (Confirm, Answer) {
 }
 
 func isRune(msg tea.KeyMsg, r rune) bool {
-	return msg.Type == tea.KeyRunes && !msg.Alt && len(msg.Runes) == 1 && msg.Runes[0] == r
+	// A pasted "y" is text that happened to be on the clipboard, not an answer.
+	return msg.Type == tea.KeyRunes && !msg.Alt && !msg.Paste && len(msg.Runes) == 1 && msg.Runes[0] == r
 }
 
 // Title is the dialog's border title: "Roll back fraud-detector (ml-prod,

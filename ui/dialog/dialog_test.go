@@ -48,6 +48,7 @@ func TestOnlyYSaysYes(t *testing.T) {
 	no := []tea.KeyMsg{
 		{Type: tea.KeyEnter}, {Type: tea.KeyEsc}, {Type: tea.KeySpace}, {Type: tea.KeyTab}, {Type: tea.KeyUp},
 		runes("n"), runes("N"), runes("Y"), runes("q"), runes("yy"), {Type: tea.KeyRunes, Runes: []rune("y"), Alt: true},
+		{Type: tea.KeyRunes, Runes: []rune("y"), Paste: true},
 	}
 	for _, k := range no {
 		if _, a := c.Update(k); a != No {
