@@ -185,22 +185,29 @@ func (m Model) applyAction() (Model, tea.Cmd) {
 	return m, tea.Batch(executeCmd(m.act.exec, plan, pre, box), waitForProgress(box))
 }
 
-// declineAction closes the dialog without applying and records why: the
-// user said no, or a failing check left nothing to say yes to.
+// declineAction closes the dialog without applying and records why.
 func (m Model) declineAction() (Model, tea.Cmd) {
 	c := m.act.confirm
-	plan, pre := c.Plan(), c.Preflight()
-	action := dialog.Describe(plan.Request).Action
-	o := actions.Outcome{PlanID: plan.ID, Result: actions.Declined, Message: "declined in the dashboard"}
+	action := dialog.Describe(c.Plan().Request).Action
 	if c.Blocked() {
-		failing := strings.Join(failingChecks(pre), ", ")
-		o.Result, o.Message = actions.Refused, "preflight failed: "+failing
-		m.say(action+": "+m.theme.Crit.Render("refused")+" by the failing checks ("+clean.Text(failing)+"), nothing changed", outcomeNotice)
+		failing := clean.Text(strings.Join(failingChecks(c.Preflight()), ", "))
+		m.say(action+": "+m.theme.Crit.Render("refused")+" by the failing checks ("+failing+"), nothing changed", outcomeNotice)
 	} else {
 		m.say(action+": declined, nothing changed", shortNotice)
 	}
 	m.act = m.act.idle()
-	return m, recordCmd(m.act.exec, plan, pre, o)
+	return m, recordCmd(m.act.exec, c.Plan(), c.Preflight(), closedOutcome(c, "declined in the dashboard"))
+}
+
+// closedOutcome is the audit outcome of a dialog closed without a yes:
+// declined for the reason given, or refused when a failing check left
+// nothing to say yes to.
+func closedOutcome(c dialog.Confirm, declined string) actions.Outcome {
+	o := actions.Outcome{PlanID: c.Plan().ID, Result: actions.Declined, Message: declined}
+	if c.Blocked() {
+		o.Result, o.Message = actions.Refused, "preflight failed: "+strings.Join(failingChecks(c.Preflight()), ", ")
+	}
+	return o
 }
 
 func failingChecks(pre actions.Preflight) []string {
@@ -316,11 +323,7 @@ func (m Model) quit() (tea.Model, tea.Cmd) {
 		}
 	case actionConfirming:
 		c := m.act.confirm
-		o := actions.Outcome{PlanID: c.Plan().ID, Result: actions.Declined, Message: "the dashboard quit with the dialog open"}
-		if c.Blocked() {
-			o.Result, o.Message = actions.Refused, "preflight failed: "+strings.Join(failingChecks(c.Preflight()), ", ")
-		}
-		record := recordCmd(m.act.exec, c.Plan(), c.Preflight(), o)
+		record := recordCmd(m.act.exec, c.Plan(), c.Preflight(), closedOutcome(c, "the dashboard quit with the dialog open"))
 		m.act = m.act.idle()
 		m.quitting = true
 		return m, tea.Sequence(record, tea.Quit)
