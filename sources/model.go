@@ -146,7 +146,9 @@ func (r PipelineRun) Done() bool {
 
 // Pipelines is what the Pipelines pane shows: runs created in Window.
 type Pipelines struct {
-	Window time.Duration
+	// ServerVersion is the KFP API server's tag_name; empty when unknown.
+	ServerVersion string
+	Window        time.Duration
 	// Runs are newest first.
 	Runs []PipelineRun
 }
@@ -286,10 +288,30 @@ type ModelVersion struct {
 	Created time.Time
 	Source  string // artifact location the version was registered from
 	RunID   string
+	// Metric is the watched metric of the run that produced the version
+	// (HasMetric false when unknown), for the quality-regression check.
+	Metric    float64
+	HasMetric bool
+	// Signature says whether the version's MLmodel declares a signature.
+	Signature Signature
 }
+
+// Signature is what is known about an MLmodel's signature.
+type Signature int
+
+const (
+	// SignatureUnknown: the MLmodel file could not be read (the server does
+	// not proxy artifacts, or it was not looked at).
+	SignatureUnknown Signature = iota
+	SignaturePresent
+	SignatureMissing
+)
 
 // Registry is what the Registry pane shows.
 type Registry struct {
+	// Versions are the promoted and the waiting versions plus, per model,
+	// the newest versions (for the doctor's drift and quality checks).
+	Versions []ModelVersion
 	// PromotedAlias is the alias that marks the serving version (default champion).
 	PromotedAlias string
 	// Promoted holds each model's promoted version.
@@ -473,10 +495,14 @@ type OOMKill struct {
 
 // Inventory is the Kubernetes source's value.
 type Inventory struct {
-	Context    string
-	Namespaces []string // watched namespaces; empty means all
-	Services   []Service
-	OOMKills   []OOMKill
+	// KubernetesVersion (gitVersion of /version) and KServeVersion (the
+	// controller image's tag) are empty when unknown.
+	KubernetesVersion string
+	KServeVersion     string
+	Context           string
+	Namespaces        []string // watched namespaces; empty means all
+	Services          []Service
+	OOMKills          []OOMKill
 }
 
 // Metrics is the Prometheus source's value.
@@ -500,6 +526,8 @@ type Metrics struct {
 type Tracking struct {
 	Training Training
 	Registry Registry
+	// ServerVersion is the MLflow server's version; empty when unknown.
+	ServerVersion string
 }
 
 // Part is one source's full value: exactly the field its source owns is set.
