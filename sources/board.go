@@ -49,6 +49,14 @@ type Snapshot struct {
 	Canaries   []CanaryView
 	Infra      Infra
 	Sources    []SourceStatus
+	// Versions of the platform's components, as the sources report them.
+	Versions ComponentVersions
+}
+
+// ComponentVersions are the versions the doctor checks against its
+// compatibility matrix; an empty field is unknown.
+type ComponentVersions struct {
+	KFP, MLflow, KServe, Kubernetes string
 }
 
 // Source returns the status of one source.
@@ -133,12 +141,15 @@ func (b *Board) Snapshot(now time.Time) Snapshot {
 	if p := b.parts[SourceMLflow].Tracking; p != nil {
 		snap.Training = p.Training
 		snap.Registry = p.Registry
+		snap.Versions.MLflow = p.ServerVersion
 	}
 	if p := b.parts[SourceKFP].Pipelines; p != nil {
 		snap.Pipelines = *p
+		snap.Versions.KFP = p.ServerVersion
 	}
 	snap.Context = inv.Context
 	snap.Namespaces = inv.Namespaces
+	snap.Versions.KServe, snap.Versions.Kubernetes = inv.KServeVersion, inv.KubernetesVersion
 
 	snap.Infra = Infra{GPUs: met.GPUs, GPUTrend: met.GPUTrend, OOMKills: recentOOMs(inv.OOMKills, met.OOMKills, now)}
 	oomByService := map[ServiceKey]int{}
