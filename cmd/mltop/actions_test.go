@@ -225,7 +225,7 @@ func TestRollbackDemoJSON(t *testing.T) {
 			}
 			Patch json.RawMessage
 		}
-		Checks []struct{ Name, Status string }
+		Checks  []struct{ Name, Status string }
 		Verdict string
 		Outcome *struct {
 			Result  string
