@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -63,6 +62,10 @@ func (e *Executor) Execute(ctx context.Context, p actions.Plan, pre actions.Pref
 		return refuse(ReadOnlyRefusal)
 	case p.ID == "" || len(p.Patch) == 0:
 		return refuse("not a plan: it has no ID or no patch")
+	case p.Context != e.o.Context:
+		// A plan made before the user switched contexts must not land on
+		// another cluster's service of the same name.
+		return refuse(fmt.Sprintf("the plan was made for context %q, but this executor acts on %q: plan again", p.Context, e.o.Context))
 	case pre.PlanID != p.ID:
 		return refuse(fmt.Sprintf("the preflight checks are for plan %q, not this one (%s): run them for this plan", pre.PlanID, p.ID))
 	case pre.Blocked():
@@ -93,6 +96,9 @@ func (e *Executor) Execute(ctx context.Context, p actions.Plan, pre actions.Pref
 		o.Result, o.Message = actions.Failed, fmt.Sprintf("patched, but %s was deleted while mltop waited for it", p.Request.Name)
 	case met:
 		o.Result, o.Message = actions.Succeeded, succeeded(p, svc)
+	case ctx.Err() != nil:
+		// The caller gave up (the user quit): the patch is in, unverified.
+		o.Result, o.Message = actions.TimedOut, fmt.Sprintf("patched, but mltop stopped waiting before %s reached the intended state (%s)", p.Request.Name, ctx.Err())
 	case why == "":
 		o.Result, o.Message = actions.TimedOut, fmt.Sprintf("patched, but %s did not reach the intended state within %s", p.Request.Name, e.o.VerifyTimeout)
 	default:
@@ -344,16 +350,4 @@ func eventReason(r actions.Request) string {
 		return "MltopPromote"
 	}
 	return "MltopRollback"
-}
-
-// sleep waits d or until ctx is done; false when ctx ended first.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

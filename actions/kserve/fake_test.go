@@ -290,9 +290,21 @@ func (f *fakeCluster) watch(action k8stesting.Action) (bool, watch.Interface, er
 	}
 	if f.reconcile != nil && f.reconcileOnWatch {
 		ns := wa.GetNamespace()
-		name := wa.WatchRestrictions.Fields.String()
-		name = strings.TrimPrefix(name, "metadata.name=")
-		go f.reconcileStored(ns, name)
+		name := strings.TrimPrefix(wa.WatchRestrictions.Fields.String(), "metadata.name=")
+		go func() {
+			// Off the test goroutine: report, never t.Fatal.
+			stored, err := f.dyn.Tracker().Get(inferenceServices(), ns, name)
+			if err != nil {
+				f.t.Errorf("reconcile %s/%s: %v", ns, name, err)
+				return
+			}
+			obj := stored.(*unstructured.Unstructured)
+			f.reconcile(obj)
+			obj.SetResourceVersion(nextRV(obj.GetResourceVersion()))
+			if err := f.dyn.Tracker().Update(inferenceServices(), obj, ns); err != nil {
+				f.t.Errorf("reconcile %s/%s: %v", ns, name, err)
+			}
+		}()
 	}
 	return true, w, nil
 }

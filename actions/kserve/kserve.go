@@ -52,7 +52,9 @@ type Options struct {
 	// Context is the kubeconfig context, for plans and audit lines.
 	Context string
 	// ReadOnly refuses every action before any mutating request: preflight
-	// and execute send nothing at all, not even an access review (a create).
+	// and execute send nothing at all, not even an access review (a create),
+	// and the audit line names no user (asking is a create too). Plan still
+	// reads the service, so a dialog can show what would happen.
 	ReadOnly bool
 	// Protected namespaces need the typed service name to confirm.
 	Protected []string

@@ -1012,7 +1012,7 @@ func TestOneActionAtATimePerService(t *testing.T) {
 		t.Errorf("second outcome %+v", out)
 	}
 	cancel()
-	if out := <-done; out.Result != actions.TimedOut {
+	if out := <-done; out.Result != actions.TimedOut || !strings.Contains(out.Message, "mltop stopped waiting") {
 		t.Errorf("first outcome %+v", out)
 	}
 	if c := check(t, e.Preflight(context.Background(), second), CheckInFlight); c.Status != actions.CheckPass {
@@ -1027,6 +1027,27 @@ func TestExecuteRefusesPreflightOfAnotherPlan(t *testing.T) {
 	a, _ := e.Plan(ctx, actions.Request{Kind: actions.Rollback, Namespace: "ml-prod", Name: "fraud-model"})
 	b, _ := e.Plan(ctx, actions.Request{Kind: actions.Promote, Namespace: "ml-prod", Name: "fraud-model"})
 	if out := e.Execute(ctx, b, e.Preflight(ctx, a), nil); out.Result != actions.Refused {
+		t.Errorf("outcome %+v", out)
+	}
+	if real := f.realPatches(); len(real) != 0 {
+		t.Errorf("patched %+v", real)
+	}
+}
+
+func TestAPlanForAnotherContextIsRefused(t *testing.T) {
+	f := newFakeCluster(t, []*unstructured.Unstructured{loadFixture(t, "knative-canary")}, revisionPods("ml-prod", "fraud-model-predictor-00001", 2, 2)...)
+	staging := f.options()
+	staging.Context = "staging-gke"
+	planner := f.executor(staging)
+	ctx := context.Background()
+	p, err := planner.Plan(ctx, actions.Request{Kind: actions.Rollback, Namespace: "ml-prod", Name: "fraud-model"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod := f.executor(f.options())
+	pre := prod.Preflight(ctx, p)
+	pre.PlanID = p.ID
+	if out := prod.Execute(ctx, p, pre, nil); out.Result != actions.Refused || !strings.Contains(out.Message, `made for context "staging-gke"`) {
 		t.Errorf("outcome %+v", out)
 	}
 	if real := f.realPatches(); len(real) != 0 {

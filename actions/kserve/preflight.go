@@ -48,7 +48,7 @@ func (e *Executor) Preflight(ctx context.Context, p actions.Plan) actions.Prefli
 		}}
 		return pre
 	}
-	pre.Verdict = e.verdictLine(p.Service)
+	pre.Verdict = e.verdictLine(keyOf(p))
 
 	access := e.checkAccess(ctx, p)
 	pre.Checks = append(pre.Checks, access)
@@ -70,9 +70,9 @@ func (e *Executor) Preflight(ctx context.Context, p actions.Plan) actions.Prefli
 	return pre
 }
 
-func (e *Executor) verdictLine(svc sources.Service) string {
+func (e *Executor) verdictLine(key sources.ServiceKey) string {
 	if e.o.Verdict != nil {
-		if v := clean.Text(strings.TrimSpace(e.o.Verdict(svc.Namespace, svc.Name))); v != "" {
+		if v := clean.Text(strings.TrimSpace(e.o.Verdict(key.Namespace, key.Name))); v != "" {
 			return v
 		}
 	}
@@ -318,14 +318,14 @@ func checkVerdict(p actions.Plan, verdict string) actions.Check {
 }
 
 func (e *Executor) checkInFlight(p actions.Plan) actions.Check {
-	if id, busy := e.running(p.Service.Key()); busy {
+	if id, busy := e.running(keyOf(p)); busy {
 		return actions.Check{
 			Name: CheckInFlight, Status: actions.CheckFail,
-			Detail: fmt.Sprintf("another action (%s) is running on %s", id, p.Service.Key()),
+			Detail: fmt.Sprintf("another action (%s) is running on %s", id, keyOf(p)),
 			Remedy: "wait for it to finish, then plan again",
 		}
 	}
-	return actions.Check{Name: CheckInFlight, Status: actions.CheckPass, Detail: "no other action is running on " + p.Service.Key().String()}
+	return actions.Check{Name: CheckInFlight, Status: actions.CheckPass, Detail: "no other action is running on " + keyOf(p).String()}
 }
 
 func mapsIn(o map[string]any, path ...string) []map[string]any {
