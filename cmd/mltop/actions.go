@@ -378,13 +378,25 @@ func failedCheckNames(pre actions.Preflight) string {
 
 // ---------------------------------------------------------------- targets
 
-// demoActionTarget builds the executor over the simulated platform's fake
-// clients: the same client code as against a cluster, with the demo's
-// fixed namespace and a stopped clock that a change moves on.
+// demoActionTarget builds the executor over a fresh simulated platform,
+// frozen at --at: a change moves its clock on by demoSettle.
 func (a *app) demoActionTarget(ctx context.Context, cfg config.Config, d demoFlags, needAudit bool, logger *slog.Logger) (actionTarget, error) {
 	plat, err := newDemoPlatform(cfg, d, true)
 	if err != nil {
 		return actionTarget{}, err
+	}
+	t := actionTarget{context: plat.context, namespace: plat.namespace, plat: plat}
+	t.exec, t.cluster, t.close, err = a.demoExecutor(ctx, cfg, plat, needAudit, logger)
+	return t, err
+}
+
+// demoExecutor is the executor over a demo platform's fake cluster: the
+// same client code as against a real one. The dashboard's demo can use it
+// as the headless commands do; on a running clock the cluster never moves
+// time itself.
+func (a *app) demoExecutor(ctx context.Context, cfg config.Config, plat platform, needAudit bool, logger *slog.Logger) (*kserve.Executor, *sim.KubeCluster, func(), error) {
+	if plat.sim == nil {
+		return nil, nil, nil, errors.New("not a demo platform")
 	}
 	cluster := plat.sim.KubeCluster(sim.KubeOptions{AdvanceOnWrite: demoSettle})
 	var promFetcher sources.Fetcher
@@ -393,12 +405,11 @@ func (a *app) demoActionTarget(ctx context.Context, cfg config.Config, d demoFla
 			promFetcher = sc.Fetcher
 		}
 	}
-	t := actionTarget{context: plat.context, namespace: plat.namespace, cluster: cluster, plat: plat}
-	t.exec, t.close, err = a.newExecutor(ctx, cfg, executorClients{
+	exec, closeExec, err := a.newExecutor(ctx, cfg, executorClients{
 		dynamic: cluster.Dynamic(), typed: cluster.Typed(), context: plat.context,
 		prom: promFetcher, now: plat.now, previousModel: plat.sim.PreviousModel,
 	}, needAudit, logger)
-	return t, err
+	return exec, cluster, closeExec, err
 }
 
 // liveActionTarget builds the executor over the cluster of the kubeconfig

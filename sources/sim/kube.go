@@ -422,3 +422,22 @@ func (p *Platform) PreviousModel(ctx context.Context, svc sources.Service) (stri
 	}
 	return "", fmt.Errorf("%s has served no other model than %s", svc.Key(), s.storageURI)
 }
+
+// KeepSynced syncs every interval until ctx ends, so that informers, which
+// only watch, follow a running demo: pods that come and go with the load,
+// and changes made to the platform other than through the clients. A sync
+// that fails is tried again at the next tick; the last error is returned
+// when ctx ends.
+func (c *KubeCluster) KeepSynced(ctx context.Context, every time.Duration) error {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	var last error
+	for {
+		select {
+		case <-ctx.Done():
+			return last
+		case <-tick.C:
+			last = c.Sync()
+		}
+	}
+}

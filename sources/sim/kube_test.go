@@ -730,3 +730,43 @@ func TestPreviousModel(t *testing.T) {
 		t.Error("a service with one model has a previous one")
 	}
 }
+
+func TestKeepSyncedShowsChangesMadeOutsideTheClients(t *testing.T) {
+	p := newPlatform(t, Options{Seed: 7})
+	c := p.KubeCluster(KubeOptions{})
+	res := c.Dynamic().Resource(kube.InferenceServices()).Namespace(demoNamespace)
+	list, err := res.List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := res.Watch(context.Background(), metav1.ListOptions{ResourceVersion: list.GetResourceVersion()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- c.KeepSynced(ctx, 5*time.Millisecond) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("KeepSynced: %v", err)
+		}
+	}()
+
+	must(t, p.SetMinReplicas(demoNamespace, "search-ranker", 2))
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case ev := <-w.ResultChan():
+			u, ok := ev.Object.(*unstructured.Unstructured)
+			if ok && u.GetName() == "search-ranker" {
+				if n, _, _ := unstructured.NestedInt64(u.Object, "spec", "predictor", "minReplicas"); n == 2 {
+					return
+				}
+			}
+		case <-timeout:
+			t.Fatal("no watch event for a change made on the platform")
+		}
+	}
+}
