@@ -231,6 +231,7 @@ func (a *app) act(ctx context.Context, exec actions.Executor, r actions.Request,
 			writeOutcome(a.out, *o)
 		}
 		if o != nil && o.Result != actions.Succeeded {
+			// The outcome is printed already: exit 1 without repeating it.
 			return &exitError{code: 1, err: errors.New("")}
 		}
 		return nil
@@ -247,7 +248,9 @@ func (a *app) act(ctx context.Context, exec actions.Executor, r actions.Request,
 			if f.output == "text" {
 				fmt.Fprintln(a.out, "dry run: a check failed, so the action would be refused; nothing was changed")
 			}
-			_ = finish(nil)
+			if err := finish(nil); err != nil {
+				return err
+			}
 			return &exitError{code: 1, err: errors.New("")}
 		}
 		if f.output == "text" {
@@ -294,9 +297,10 @@ func (a *app) confirm(p actions.Plan) (ok bool, why string, err error) {
 	if !interactive(a.in) {
 		return false, "", errors.New("stdin is not a terminal, so no one can confirm; pass --yes to confirm in a script (check with --dry-run first); nothing was changed")
 	}
-	question := fmt.Sprintf("%s in %s (context %s)?", actionPhrase(p.Request), p.Request.Namespace, orNone(p.Context))
+	ns := clean.Text(p.Request.Namespace)
+	question := fmt.Sprintf("%s in %s (context %s)?", actionPhrase(p.Request), ns, orNone(p.Context))
 	if p.Protected {
-		fmt.Fprintf(a.err, "%s %s is a protected namespace: type the service name to confirm: ", question, p.Request.Namespace)
+		fmt.Fprintf(a.err, "%s %s is a protected namespace: type the service name to confirm: ", question, ns)
 	} else {
 		fmt.Fprintf(a.err, "%s [y/N] ", question)
 	}

@@ -517,3 +517,53 @@ func TestAuditCommand(t *testing.T) {
 		t.Errorf("torn line: exit %d\n%s\n%s", code, out, errs)
 	}
 }
+
+// interrupting is stdin whose first read runs meanwhile: what happens while
+// the person reads the plan.
+type interrupting struct {
+	scriptedTerminal
+	meanwhile func()
+}
+
+func (r *interrupting) Read(b []byte) (int, error) {
+	if r.meanwhile != nil {
+		r.meanwhile()
+		r.meanwhile = nil
+	}
+	return r.scriptedTerminal.Read(b)
+}
+
+// A service changed by someone else while the user read the plan is not
+// overwritten: the patch's resourceVersion is stale, the result is a
+// conflict, and the fresh plan is shown.
+func TestConflictIsNotOverwritten(t *testing.T) {
+	r := newRig(t, "", func(c *config.Config) { c.Kubernetes.ProtectedNamespaces = nil })
+	r.a.in = &interrupting{scriptedTerminal{strings.NewReader("y\n")}, func() {
+		if err := r.target.plat.sim.SetMinReplicas("ml-prod", "fraud-detector", 2); err != nil {
+			t.Error(err)
+		}
+	}}
+	err := r.act(actions.Rollback, "fraud-detector", actionFlags{output: "json"})
+	if exitCode(err) != 1 {
+		t.Fatalf("err %v", err)
+	}
+	var doc struct {
+		Outcome struct {
+			Result    string
+			Replanned *struct{ Summary string }
+		}
+	}
+	if err := json.Unmarshal(r.out.Bytes(), &doc); err != nil {
+		t.Fatalf("%v\n%s", err, r.out)
+	}
+	if doc.Outcome.Result != "conflict" || doc.Outcome.Replanned == nil || !strings.Contains(doc.Outcome.Replanned.Summary, "20 -> 0") {
+		t.Errorf("outcome %+v", doc.Outcome)
+	}
+	row := r.row(t, "fraud-detector")
+	if row.CanaryPercent != 20 || row.MinReplicas != 2 {
+		t.Errorf("the other change was overwritten or the rollback applied: canary %d, minReplicas %d", row.CanaryPercent, row.MinReplicas)
+	}
+	if got := r.auditResults(t); len(got) != 1 || got[0] != actions.Conflict {
+		t.Errorf("audit %v", got)
+	}
+}
