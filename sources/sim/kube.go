@@ -169,7 +169,7 @@ func (c *KubeCluster) syncLocked() error {
 	w, now := c.p.view()
 	var services, revisions, pods []runtime.Object
 	for _, s := range w.services {
-		services = append(services, w.inferenceService(s, now, c.metaLocked(w, s, now)))
+		services = append(services, w.inferenceService(s, now, c.metaLocked(s)))
 		for _, r := range w.knativeRevisionObjects(s, now) {
 			revisions = append(revisions, r)
 		}
@@ -200,10 +200,10 @@ func (c *KubeCluster) readOnly(why string) k8stesting.ReactionFunc {
 // metaLocked is what the cluster records about a service beyond the
 // platform's state: the annotations clients wrote and the generation, which
 // counts every change of the spec, whoever made it.
-func (c *KubeCluster) metaLocked(w *world, s *service, now time.Time) objectMeta {
+func (c *KubeCluster) metaLocked(s *service) objectMeta {
 	key := s.key().String()
 	annotations := annotationsOrDefault(s, c.annotations[key])
-	spec, _ := w.inferenceService(s, now, objectMeta{}).Object["spec"].(map[string]any)
+	spec := s.spec()
 	g, ok := c.generations[key]
 	switch {
 	case !ok:

@@ -63,6 +63,17 @@ func (w *world) inferenceService(s *service, now time.Time, meta objectMeta) *un
 		"annotations":       stringMap(meta.annotations),
 	}
 
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": kube.InferenceServices().GroupVersion().String(),
+		"kind":       "InferenceService",
+		"metadata":   metadata,
+		"spec":       s.spec(),
+		"status":     w.inferenceServiceStatus(s, now, meta.generation),
+	}}
+}
+
+// spec is the InferenceService's spec: the predictor with its model.
+func (s *service) spec() map[string]any {
 	model := map[string]any{
 		"modelFormat": map[string]any{"name": s.modelFormat},
 		"runtime":     s.runtime,
@@ -82,14 +93,7 @@ func (w *world) inferenceService(s *service, now time.Time, meta objectMeta) *un
 	if s.canary != nil {
 		predictor["canaryTrafficPercent"] = int64(*s.canary)
 	}
-
-	return &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": kube.InferenceServices().GroupVersion().String(),
-		"kind":       "InferenceService",
-		"metadata":   metadata,
-		"spec":       map[string]any{"predictor": predictor},
-		"status":     w.inferenceServiceStatus(s, now, meta.generation),
-	}}
+	return map[string]any{"predictor": predictor}
 }
 
 // inferenceServiceStatus is the status KServe writes for s: the same
