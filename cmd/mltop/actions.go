@@ -54,6 +54,8 @@ func (f *actionFlags) register(cmd *cobra.Command) {
 	fl.StringVarP(&f.output, "output", "o", "text", "output format: text or json")
 	fl.BoolVar(&f.demo, "demo", false, "act on the embedded simulated platform instead of a cluster")
 	f.d.register(cmd, 10*time.Minute)
+	// A one-shot action stops the demo's clock at --at, as a snapshot does.
+	_ = fl.MarkHidden("speed")
 }
 
 func newPromoteCommand(a *app) *cobra.Command {

@@ -314,6 +314,8 @@ func TestActionErrorsAreClear(t *testing.T) {
 		{[]string{"rollback", "recommendation-classifier", "--demo", "--yes"}, 1, "no canary to roll back"},
 		{[]string{"rollback", "churn-model", "--demo", "--yes"}, 1, "Standard"},
 		{[]string{"promote", "churn-model", "--demo", "--yes"}, 1, "Standard"},
+		{[]string{"rollback", "fraud-detector", "--yes", "--kubeconfig", "/nonexistent/kubeconfig"}, 1, "check --kubeconfig and KUBECONFIG"},
+		{[]string{"rollback", "fraud-detector", "--yes", "-A"}, 2, "an action acts on one namespace"},
 		{[]string{"rollback", "--demo"}, 2, "accepts 1 arg(s)"},
 		{[]string{"rollback", "fraud-detector", "--demo", "-o", "yaml"}, 2, `-o "yaml"`},
 		{[]string{"pin", "fraud-detector", "--demo", "--min", "0"}, 2, "--min 0"},
