@@ -158,6 +158,7 @@ func (p *Platform) Fetchers() map[sources.SourceID]FetchFunc {
 		}),
 		sources.SourceProm: fetch(func(w *world, now time.Time) sources.Part {
 			m := w.metrics(now)
+			w.addJudgeCounters(&m, p.start.Add(-counterLead), now)
 			return sources.Part{Metrics: &m}
 		}),
 		sources.SourceMLflow: fetch(func(w *world, now time.Time) sources.Part {
