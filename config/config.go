@@ -17,6 +17,7 @@ type Config struct {
 	MLflow     MLflow        `yaml:"mlflow"`
 	KFP        KFP           `yaml:"kfp"`
 	UI         UI            `yaml:"ui"`
+	Doctor     Doctor        `yaml:"doctor"`
 	LogFile    string        `yaml:"log_file"`
 
 	// prov records where each setting came from (Load fills it; nil for
@@ -89,6 +90,18 @@ type KFP struct {
 	CAFile       string        `yaml:"ca_file"`       // CA bundle of a gateway with a private certificate
 }
 
+// Doctor tunes `mltop doctor`'s checks of the seams between the tools.
+type Doctor struct {
+	// Compatibility lists the verified component combinations, one row per
+	// combination, e.g. "kfp=2.3.0 mlflow=2.17.x kserve=0.14.x
+	// kubernetes=1.28-1.30" (ParseCompatRow reads them).
+	Compatibility []string `yaml:"compatibility"`
+	// TrackedPipelines are the KFP pipelines every successful run of which
+	// must log an MLflow run to mlflow.experiment; empty: the pipelines whose
+	// runs the fetched MLflow runs name.
+	TrackedPipelines []string `yaml:"tracked_pipelines"`
+}
+
 // UI holds presentation settings.
 type UI struct {
 	NoColor bool `yaml:"no_color"`
@@ -129,6 +142,14 @@ func Default() Config {
 			Source:  Source{Refresh: 30 * time.Second, Timeout: 10 * time.Second},
 			Window:  24 * time.Hour,
 			MaxRuns: 2000,
+		},
+		Doctor: Doctor{
+			// The seed article's version matrix (March 2026).
+			Compatibility: []string{
+				"kfp=2.3.0 mlflow=2.17.x kserve=0.14.x kubernetes=1.28-1.30",
+				"kfp=2.2.0 mlflow=2.15.x kserve=0.13.x kubernetes=1.27-1.29",
+				"kfp=2.1.0 mlflow=2.12.x kserve=0.12.x kubernetes=1.26-1.28",
+			},
 		},
 	}
 }

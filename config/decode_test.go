@@ -162,7 +162,7 @@ func TestDocumentShape(t *testing.T) {
 	}{
 		{"a list instead of settings", "- refresh: 5s\n", wantProblem{1, "", "the file must hold key: value settings (see `mltop config init`), not a list"}},
 		{"a second document", "refresh: 5s\n---\nrefresh: 6s\n", wantProblem{2, "", "a second YAML document starts here (after ---); mltop reads one document, so merge them or remove the ---"}},
-		{"merge keys", "base: &b\n  refresh: 5s\n", wantProblem{1, "", `unknown key "base"; the keys here are refresh, read_only, thresholds, kubernetes, prometheus, mlflow, kfp, ui, log_file`}},
+		{"merge keys", "base: &b\n  refresh: 5s\n", wantProblem{1, "", `unknown key "base"; the keys here are refresh, read_only, thresholds, kubernetes, prometheus, mlflow, kfp, ui, doctor, log_file`}},
 		{"merge key", "thresholds:\n  <<: {p99_max: 1s}\n", wantProblem{2, "", "merge keys (<<) are not supported in thresholds; write the keys out"}},
 	}
 	for _, tt := range tests {

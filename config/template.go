@@ -85,6 +85,10 @@ func templateDocs() map[string]string {
 		"ui.no_color": "Draw without colour; severity is always spelled out too (true/false; env NO_COLOR, flag --no-color).",
 		"ui.ascii":    "Draw borders and charts with ASCII only, for terminals without Unicode (true/false; flag --ascii).",
 
+		"doctor":                   "Doctor: the checks of the seams between Kubeflow Pipelines, MLflow and KServe (mltop doctor, the d view).",
+		"doctor.compatibility":     "Verified version combinations, one row each: kfp=A mlflow=B kserve=C kubernetes=D; a version is 2.3.0, 2.17.x (any patch) or a range 1.28-1.30; [] turns the check off (list).",
+		"doctor.tracked_pipelines": "KFP pipelines whose every successful run must log an MLflow run tagged with its id to mlflow.experiment; empty: the pipelines seen doing so (list of names).",
+
 		"log_file": "Where mltop writes its log; empty: $XDG_STATE_HOME/mltop/mltop.log (path; flag --log-file).",
 	}
 }

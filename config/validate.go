@@ -38,6 +38,7 @@ func (c Config) problems() Problems {
 	v.prometheus()
 	v.mlflow()
 	v.kfp()
+	v.doctor()
 	return v.problems.sorted()
 }
 
@@ -308,4 +309,18 @@ func promDuration(s string) (time.Duration, bool) {
 		}
 	}
 	return total, true
+}
+
+func (v *validator) doctor() {
+	d := v.c.Doctor
+	for i, row := range d.Compatibility {
+		if _, err := ParseCompatRow(row); err != nil {
+			v.failAt(fmt.Sprintf("doctor.compatibility[%d]", i), "doctor.compatibility", fmt.Sprintf("row %d: %v", i+1, err))
+		}
+	}
+	for i, name := range d.TrackedPipelines {
+		if strings.TrimSpace(name) == "" {
+			v.failAt(fmt.Sprintf("doctor.tracked_pipelines[%d]", i), "doctor.tracked_pipelines", fmt.Sprintf("entry %d is empty; name a KFP pipeline", i+1))
+		}
+	}
 }
