@@ -113,6 +113,9 @@ func (m Model) startAction(kind actions.Kind) (Model, tea.Cmd) {
 		m.say("no service selected", shortNotice)
 		return m, nil
 	}
+	// Acting on a service is choosing it: the selection stays on it even
+	// when its alert clears, so the user sees the effect of what they did.
+	m.userSelected = true
 	req := actions.Request{Kind: kind, Namespace: m.selected.Namespace, Name: m.selected.Name}
 	if kind == actions.Pin {
 		m.act.phase, m.act.req, m.act.pin = actionPinPrompt, req, dialog.PinPrompt{}

@@ -776,3 +776,21 @@ func TestActionFootersFitEverySize(t *testing.T) {
 		}
 	}
 }
+
+// TestActingKeepsTheSelection: after an action the selection stays on the
+// service acted on, even when the alert that chose it clears.
+func TestActingKeepsTheSelection(t *testing.T) {
+	m := loadedWith(newFakeExecutor(), plainTheme(), 120, 40)
+	if m.userSelected {
+		t.Fatal("the selection starts as the worst alert's, not the user's")
+	}
+	m, _ = press(m, "B")
+	if !m.userSelected || m.selected != svcKey("fraud-detector") {
+		t.Fatalf("after B: userSelected %v, selected %v", m.userSelected, m.selected)
+	}
+	m.alerts = nil
+	m.refilter()
+	if m.selected != svcKey("fraud-detector") {
+		t.Errorf("the selection moved to %v when the alert cleared", m.selected)
+	}
+}

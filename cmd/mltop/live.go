@@ -42,6 +42,7 @@ func (a *app) newLivePlatform(cfg config.Config, o liveOptions) (platform, error
 	p := platform{clock: sources.RealClock{}, now: time.Now, context: cfg.Kubernetes.Context, namespace: namespaceLabel(cfg)}
 
 	clients, kubeErr := a.connectKube(cfg)
+	p.clients = clients
 	if clients != nil {
 		p.context = clients.Context
 		p.namespace = strings.Join(clients.Namespaces, ",")

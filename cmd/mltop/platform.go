@@ -8,8 +8,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mltop/mltop/actions"
 	"github.com/mltop/mltop/config"
 	"github.com/mltop/mltop/sources"
+	"github.com/mltop/mltop/sources/kube"
 	"github.com/mltop/mltop/sources/sim"
 )
 
@@ -27,6 +29,11 @@ type platform struct {
 	// the first fetch and stop when the command ends.
 	start []func(context.Context)
 	stop  []func()
+	// clients are the live cluster's clients (nil in the demo or when the
+	// kubeconfig could not be used).
+	clients *kube.Clients
+	// actions is the executor the dashboard's action keys use; nil: none.
+	actions actions.Executor
 }
 
 // run starts what the platform needs (informers) and returns the function

@@ -50,6 +50,11 @@ dropped, model versions waiting for promotion and an OOM-killed GPU pod. No clus
 				return err
 			}
 			defer closeLog()
+			p, closeCluster, err := a.withDemoCluster(cmd.Context(), cfg, p, logger)
+			if err != nil {
+				return err
+			}
+			defer closeCluster()
 			return a.runTUI(cmd.Context(), cfg, p, logger)
 		},
 	}
@@ -85,6 +90,8 @@ func (a *app) runLive(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
+	p, closeActions := a.withLiveActions(cmd.Context(), cfg, p, logger)
+	defer closeActions()
 	return a.runTUI(cmd.Context(), cfg, p, logger)
 }
 
@@ -129,6 +136,7 @@ func dashboardModel(cfg config.Config, p platform, poller *sources.Poller, out i
 		Namespace:  p.namespace,
 		Refresh:    poller.Refresh,
 		Version:    version,
+		Actions:    p.actions,
 	})
 }
 
