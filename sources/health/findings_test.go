@@ -367,7 +367,7 @@ func TestFindingsAreSortedBySeverity(t *testing.T) {
 	s.Serving[0].StorageURI = strings.TrimSuffix(source("run1"), "/model") // crit once not ready
 	s.Serving[0].Ready = false
 	s.Serving[1].MinReplicas, s.Serving[1].PreviousRevision = 0, "fraud-predictor-00001" // warn
-	s.Versions.KServe = ""                                                                  // info
+	s.Versions.KServe = ""                                                               // info
 	fs := Findings(s, defaultFindingsConfig())
 	if len(fs) != 3 || fs[0].Severity != Crit || fs[1].Severity != Warn || fs[2].Severity != Info {
 		t.Fatalf("order %+v", fs)
