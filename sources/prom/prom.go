@@ -103,6 +103,8 @@ type Client struct {
 
 	mu   sync.Mutex
 	auto autoChoice
+	// bounds keeps the canary judge's latency bounds (counters.go).
+	bounds boundsCache
 }
 
 // New validates the options and builds a client; it does no network I/O
@@ -308,6 +310,7 @@ func (c *Client) Fetch(ctx context.Context) (sources.Part, error) {
 	}
 
 	m := c.assemble(name, queries, results, now)
+	c.fillCounters(ctx, name, now, &m)
 	return sources.Part{Metrics: &m}, nil
 }
 
