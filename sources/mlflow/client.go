@@ -51,13 +51,15 @@ const (
 	clientTimeout    = 2 * time.Minute
 )
 
-// Client talks to one MLflow tracking server. It holds no mutable state, so
-// one Client may serve concurrent fetches.
+// Client talks to one MLflow tracking server. Its only mutable state is
+// the doctor's cache, which guards itself, so one Client may serve
+// concurrent fetches.
 type Client struct {
 	opts     Options
 	base     *url.URL
 	shownURL string // base URL without credentials or query, for messages
 	http     *http.Client
+	doctor   *doctorCache
 
 	auth             authKind
 	authHeader       string // the Authorization value; empty when auth is authNone
@@ -94,7 +96,7 @@ func New(o Options) (*Client, error) {
 		}
 	}
 
-	c := &Client{opts: o, base: base, shownURL: redactURL(o.BaseURL), auth: o.auth()}
+	c := &Client{opts: o, base: base, shownURL: redactURL(o.BaseURL), auth: o.auth(), doctor: newDoctorCache(time.Now)}
 	switch c.auth {
 	case authBasic:
 		c.authHeader = "Basic " + base64.StdEncoding.EncodeToString([]byte(o.Username+":"+o.Password))

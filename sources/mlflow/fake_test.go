@@ -37,7 +37,8 @@ type fakeMLflow struct {
 	// like a server or gateway with a smaller page limit.
 	pageCap int
 	// override answers one endpoint ("runs/search", "version", ...) instead
-	// of the fake's own handler.
+	// of the fake's own handler; a key starting with "/" is a path under
+	// the base URL outside the REST API ("/get-artifact").
 	override map[string]http.HandlerFunc
 	// afterRunsPage runs after page n (from 1) of runs/search is served.
 	afterRunsPage func(f *fakeMLflow, n int)
@@ -134,6 +135,10 @@ func (f *fakeMLflow) serve(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, f.serverVersion)
 		return
 	}
+	if h := f.override[strings.TrimPrefix(r.URL.Path, f.prefix)]; h != nil {
+		h(w, r)
+		return
+	}
 	endpoint, ok := strings.CutPrefix(r.URL.Path, f.prefix+"/api/2.0/mlflow/")
 	if !ok {
 		flaskNotFound(w)
@@ -148,6 +153,7 @@ func (f *fakeMLflow) serve(w http.ResponseWriter, r *http.Request) {
 		"runs/search":              http.MethodPost,
 		"registered-models/search": http.MethodGet,
 		"model-versions/search":    http.MethodGet,
+		"runs/get":                 http.MethodGet,
 	}[endpoint]
 	switch {
 	case wantMethod == "":
@@ -162,8 +168,26 @@ func (f *fakeMLflow) serve(w http.ResponseWriter, r *http.Request) {
 		f.searchModels(w, r)
 	case endpoint == "model-versions/search":
 		f.searchVersions(w, r)
+	case endpoint == "runs/get":
+		f.getRun(w, r)
 	}
 }
+
+func (f *fakeMLflow) getRun(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("run_id")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, run := range f.runs {
+		if run.ID == id {
+			writeJSON(w, map[string]any{"run": runsJSON([]fakeRun{run})[0]})
+			return
+		}
+	}
+	writeError(w, 404, "RESOURCE_DOES_NOT_EXIST", fmt.Sprintf("Run '%s' not found", id))
+}
+
+// runIDFilter is the one filter the fake understands, as the doctor sends it.
+var runIDFilter = regexp.MustCompile(`^attributes\.run_id IN \(('[^']*'(?:, '[^']*')*)\)$`)
 
 func (f *fakeMLflow) getExperiment(w http.ResponseWriter, r *http.Request) {
 	name := r.URL.Query().Get("experiment_name")
@@ -214,12 +238,27 @@ func (f *fakeMLflow) searchRuns(w http.ResponseWriter, body map[string]any) {
 		writeError(w, 400, "INVALID_PARAMETER_VALUE", "Invalid page token")
 		return
 	}
+	var onlyIDs map[string]bool
+	if filter, _ := body["filter"].(string); filter != "" {
+		m := runIDFilter.FindStringSubmatch(filter)
+		if m == nil {
+			writeError(w, 400, "INVALID_PARAMETER_VALUE", "Invalid filter '"+filter+"'")
+			return
+		}
+		onlyIDs = map[string]bool{}
+		for _, q := range strings.Split(m[1], ", ") {
+			onlyIDs[strings.Trim(q, "'")] = true
+		}
+	}
 	f.mu.Lock()
 	var match []fakeRun
 	for _, r := range f.runs {
 		inExp := false
 		for _, id := range ids {
 			inExp = inExp || id == r.Experiment
+		}
+		if onlyIDs != nil && !onlyIDs[r.ID] {
+			continue
 		}
 		if inExp && (!r.Deleted || body["run_view_type"] != "ACTIVE_ONLY") {
 			match = append(match, r)

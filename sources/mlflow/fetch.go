@@ -72,7 +72,9 @@ func (c *Client) Fetch(ctx context.Context) (sources.Part, error) {
 	if err := first.get(); err != nil {
 		return sources.Part{}, err
 	}
-	return sources.Part{Tracking: &sources.Tracking{Training: training, Registry: registry}}, nil
+	tracking := &sources.Tracking{Training: training, Registry: registry}
+	c.addDoctorDetails(ctx, tracking)
+	return sources.Part{Tracking: tracking}, nil
 }
 
 // firstError keeps the first error of concurrent calls and cancels the
@@ -439,6 +441,7 @@ func (c *Client) registryFrom(models []registeredModel, versions [][]modelVersio
 		if promoted >= 0 {
 			out.Promoted = append(out.Promoted, valueOf(vs[promoted]))
 		}
+		out.Versions = append(out.Versions, keptVersions(vs, promoted)...)
 
 		for j, v := range vs {
 			switch {
