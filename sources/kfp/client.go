@@ -91,6 +91,8 @@ type Client struct {
 	http  *http.Client
 	opts  Options // with defaults filled
 	names *pipelineNames
+	// version keeps the server's release between fetches.
+	version *versionCache
 }
 
 // New validates the options and builds a client. It does no I/O.
@@ -131,12 +133,13 @@ func New(o Options) (*Client, error) {
 	shown := *base
 	shown.RawQuery, shown.ForceQuery = "", false
 	return &Client{
-		base:  base,
-		shown: shown.Redacted(),
-		where: "kfp " + shown.Redacted(),
-		http:  hc,
-		opts:  o,
-		names: newPipelineNames(),
+		base:    base,
+		shown:   shown.Redacted(),
+		where:   "kfp " + shown.Redacted(),
+		http:    hc,
+		opts:    o,
+		names:   newPipelineNames(),
+		version: &versionCache{},
 	}, nil
 }
 
@@ -220,6 +223,7 @@ func (c *Client) Fetch(ctx context.Context) (sources.Part, error) {
 	if err != nil {
 		return sources.Part{}, err
 	}
+	p.ServerVersion = c.serverVersion(ctx)
 	return sources.Part{Pipelines: &p}, nil
 }
 
