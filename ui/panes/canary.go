@@ -56,8 +56,16 @@ func (canaryPane) Summary(in Input, w int) string {
 	if !ok {
 		return trunc(t, "canary none in progress", w)
 	}
-	cmp := health.CompareCanary(cv, in.Thresholds)
 	s := fmt.Sprintf("canary %s %d%%: ", safe(cv.Key.Name), cv.Percent)
+	if v, judged := verdictOf(in, cv); judged {
+		long, short := judgedSummary(t, v)
+		feeds := []string{prefixed(kube.name(), kube.word()), prefixed(prom.name(), prom.word())}
+		return trunc(t, firstFit(w,
+			joinSpaced(" ", append([]string{s + long}, feeds...)...),
+			joinSpaced(" ", append([]string{s + short}, feeds...)...),
+			joinSpaced(" ", append([]string{safe(cv.Key.Name) + ": " + short}, feeds...)...)), w)
+	}
+	cmp := health.CompareCanary(cv, in.Thresholds)
 	switch {
 	case cmp.Breached:
 		s += t.Crit.Render(fmt.Sprintf("5xx %s stable %s", ratioText(cmp.Ratio), t.Glyphs.Crit))
@@ -78,8 +86,8 @@ func ratioText(r float64) string {
 }
 
 // canaryVerdict is the pane's one-line judgement by the dashboard rule
-// (health.CompareCanary). The canary judge will replace it: it is kept in
-// this one function so that swap touches nothing else.
+// (health.CompareCanary), for a canary the judge has no verdict on yet
+// (the judge's verdicts are drawn by evidence.go).
 func canaryVerdict(t *theme.Theme, in Input, cv sources.CanaryView, w int) string {
 	th := in.Thresholds
 	cmp := health.CompareCanary(cv, th)
@@ -129,7 +137,9 @@ func (canaryPane) Body(in Input, w, h int) string {
 			notes = append(notes, ranked{8 + i, n})
 		}
 	}
-	if ok {
+	if v, judged := verdictOf(in, cv); ok && judged {
+		lines = judgedLines(in, t, cv, v, w, h, len(notes))
+	} else if ok {
 		lines = canaryLines(in, t, cv, w, h, len(notes))
 	}
 	return block(t, keepRanked(append(lines, notes...), h), w, h)
