@@ -72,13 +72,17 @@ type Options struct {
 	// terminal belongs to the dashboard, and every failure reaches the
 	// status bar through Fetch anyway).
 	Logger *slog.Logger
+	// KServeNamespace is where KServe's controller runs, whose image tag
+	// is the KServe version; empty: DefaultKServeNamespace.
+	KServeNamespace string
 }
 
 // Source is the Kubernetes source: start it once, then Fetch as often as
 // the poller likes; a Fetch reads the informer caches only.
 type Source struct {
-	opts    Options
-	streams []*stream
+	opts     Options
+	streams  []*stream
+	versions *versionProbe
 
 	startOnce sync.Once
 	mu        sync.Mutex
@@ -112,7 +116,7 @@ func New(o Options) (*Source, error) {
 		return nil, err
 	}
 	o.Namespaces = namespaces
-	s := &Source{opts: o}
+	s := &Source{opts: o, versions: newVersionProbe(o.Typed, o.KServeNamespace, o.Now)}
 	for _, ns := range namespaces {
 		s.streams = append(s.streams, s.serviceStream(ns), s.podStream(ns))
 	}
@@ -242,6 +246,7 @@ func (s *Source) Fetch(ctx context.Context) (sources.Part, error) {
 		return sources.Part{}, err
 	}
 	inv := s.inventory()
+	inv.KubernetesVersion, inv.KServeVersion = s.versions.current(ctx)
 	return sources.Part{Inventory: &inv}, nil
 }
 
