@@ -20,7 +20,8 @@ import (
 // colour, and checks that the true numbers are on screen.
 func testDashboard(t *testing.T, pf *promFixture) {
 	w := newWorld(t, pf)
-	cfg, p := livePlatform(t, writeConfig(t, pollConfig), append(w.args(), "--no-color")...)
+	pf.covered(t)
+	cfg, p := livePlatform(t, writeConfig(t, pollConfig()), append(w.args(), "--no-color")...)
 	poller := runPoller(t, p)
 	tm := teatest.NewTestModel(t, dashboardModel(cfg, p, poller, io.Discard), teatest.WithInitialTermSize(160, 48))
 

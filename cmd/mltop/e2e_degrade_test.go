@@ -138,7 +138,7 @@ func testDegradeEach(t *testing.T, pf *promFixture, id sources.SourceID, faults 
 func startDegradeWorld(t *testing.T, pf *promFixture) (*world, *statusWatch) {
 	t.Helper()
 	w := newWorld(t, pf)
-	_, p := livePlatform(t, writeConfig(t, pollConfig), w.args()...)
+	_, p := livePlatform(t, writeConfig(t, pollConfig()), w.args()...)
 	watch := newStatusWatch(runPoller(t, p))
 	began := time.Now()
 	watch.until(t, 30*time.Second, "first fresh value of every source", watch.allOK)
@@ -210,7 +210,7 @@ func degradeOnce(t *testing.T, w *world, watch *statusWatch, id sources.SourceID
 func testDown(t *testing.T, pf *promFixture, id sources.SourceID, f fault) {
 	w := newWorld(t, pf)
 	w.server(id).inject(f)
-	_, p := livePlatform(t, writeConfig(t, pollConfig), w.args()...)
+	_, p := livePlatform(t, writeConfig(t, pollConfig()), w.args()...)
 	poller := runPoller(t, p)
 	watch := newStatusWatch(poller)
 	began := time.Now()

@@ -99,15 +99,18 @@ func writeConfig(t *testing.T, yaml string) map[string]string {
 
 // snapshotConfig sets only the rate window: the default 5m would reach
 // back before Prometheus started.
-const snapshotConfig = "prometheus:\n  window: 10s\n"
+func snapshotConfig() string {
+	return "prometheus:\n  window: " + e2eWindow.String() + "\n"
+}
 
 // pollConfig makes every source refresh each second (the minimum) with
 // short timeouts, so failures show within a few seconds.
-const pollConfig = `refresh: 1s
+func pollConfig() string {
+	return `refresh: 1s
 kubernetes:
   timeout: 3s
 prometheus:
-  window: 10s
+  window: ` + e2eWindow.String() + `
   timeout: 2s
 mlflow:
   refresh: 1s
@@ -116,14 +119,19 @@ kfp:
   refresh: 1s
   timeout: 2s
 `
+}
 
 func TestLiveEndToEnd(t *testing.T) {
 	start := time.Now()
 	pf := startPromFixture(t)
 	t.Logf("prometheus ready with %s scraped in %s", e2eWindow, time.Since(start).Round(time.Millisecond))
 
-	// It sets the process's HOME, so it runs alone, before the others.
+	// The snapshots run alone, before the others: each command points
+	// klog's process-wide logger at its log file (openLog), which informers
+	// running meanwhile read. The absent case also sets the process's HOME.
 	t.Run("absent sources", func(t *testing.T) { testAbsentSources(t, pf) })
+	t.Run("snapshot", func(t *testing.T) { testSnapshot(t, pf) })
+	t.Run("snapshot through the API server proxy", func(t *testing.T) { testSnapshotThroughProxy(t, pf) })
 
 	// The other cases spend their time waiting on refresh intervals and
 	// timeouts, not on the CPU, so they all run at once (t.Parallel would
@@ -132,8 +140,6 @@ func TestLiveEndToEnd(t *testing.T) {
 	concurrently := func(name string, test func(t *testing.T)) {
 		wg.Go(func() { t.Run(name, test) })
 	}
-	concurrently("snapshot", func(t *testing.T) { testSnapshot(t, pf) })
-	concurrently("snapshot through the API server proxy", func(t *testing.T) { testSnapshotThroughProxy(t, pf) })
 	concurrently("dashboard", func(t *testing.T) { testDashboard(t, pf) })
 	// client-go's reflector backs off longer after each failed list or
 	// watch (up to 30 s, reset after 2 minutes of calm), so each fault of
@@ -275,7 +281,8 @@ func snapshotJSON(t *testing.T, env map[string]string, args ...string) snapshotD
 
 func testSnapshot(t *testing.T, pf *promFixture) {
 	w := newWorld(t, pf)
-	r := snapshotJSON(t, writeConfig(t, snapshotConfig), w.args()...)
+	pf.covered(t)
+	r := snapshotJSON(t, writeConfig(t, snapshotConfig()), w.args()...)
 
 	for _, s := range r.Sources {
 		if s.Health != "ok" || s.Error != "" {
@@ -508,7 +515,8 @@ func testSnapshotThroughProxy(t *testing.T, pf *promFixture) {
 	w := newWorld(t, pf)
 	w.cluster.proxyTo("ml-platform/mlflow:5000", w.mlflow.URL())
 	w.cluster.proxyTo("kubeflow/ml-pipeline:8888", w.kfp.URL())
-	r := snapshotJSON(t, writeConfig(t, snapshotConfig),
+	pf.covered(t)
+	r := snapshotJSON(t, writeConfig(t, snapshotConfig()),
 		"--kubeconfig", w.kubeconfig, "--prometheus-url", w.prom.URL(),
 		"--mlflow-url", "k8s://ml-platform/mlflow:5000", "--kfp-url", "k8s://kubeflow/ml-pipeline:8888")
 	for _, s := range r.Sources {
@@ -537,7 +545,7 @@ func testAbsentSources(t *testing.T, pf *promFixture) {
 	t.Setenv("KUBECONFIG", "")
 	t.Setenv("KUBERNETES_SERVICE_HOST", "") // not in a pod either
 	prom := pf.front(t)
-	env := writeConfig(t, snapshotConfig)
+	env := writeConfig(t, snapshotConfig())
 	env["HOME"] = home
 	r := snapshotJSON(t, env, "--prometheus-url", prom.URL())
 

@@ -55,7 +55,6 @@ func (f fault) String() string {
 // fault. Handlers that block (watches, the hang fault) end when the request
 // ends or when the server is broken, so Close never waits for them.
 type faultyServer struct {
-	t   testing.TB
 	srv *httptest.Server
 
 	mu    sync.Mutex
@@ -85,7 +84,7 @@ func startFaultyTLS(t testing.TB, next http.Handler, faultBody func(w http.Respo
 }
 
 func startFaultyServer(t testing.TB, useTLS bool, next http.Handler, faultBody func(w http.ResponseWriter, code int)) *faultyServer {
-	fs := &faultyServer{t: t, broken: make(chan struct{}), closing: make(chan struct{})}
+	fs := &faultyServer{broken: make(chan struct{}), closing: make(chan struct{})}
 	fs.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f, broken := fs.state()
 		switch f {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -86,14 +85,13 @@ func newMLflowFixture(now time.Time) mlflowFixture {
 }
 
 type fakeMLflow struct {
-	t       testing.TB
 	server  *faultyServer
 	fixture mlflowFixture
 }
 
 func startFakeMLflow(t testing.TB, fx mlflowFixture) *fakeMLflow {
 	t.Helper()
-	m := &fakeMLflow{t: t, fixture: fx}
+	m := &fakeMLflow{fixture: fx}
 	m.server = startFaulty(t, http.HandlerFunc(m.serve), func(w http.ResponseWriter, code int) {
 		switch code {
 		case http.StatusUnauthorized:
@@ -303,7 +301,6 @@ func newKFPFixture(now time.Time) []kfpRun {
 }
 
 type fakeKFP struct {
-	t      testing.TB
 	server *faultyServer
 	runs   []kfpRun
 
@@ -313,7 +310,7 @@ type fakeKFP struct {
 
 func startFakeKFP(t testing.TB, runs []kfpRun) *fakeKFP {
 	t.Helper()
-	k := &fakeKFP{t: t, runs: runs}
+	k := &fakeKFP{runs: runs}
 	k.server = startFaulty(t, http.HandlerFunc(k.serve), func(w http.ResponseWriter, code int) {
 		switch code {
 		case http.StatusUnauthorized:
@@ -463,10 +460,4 @@ func kfpRunJSON(run kfpRun) map[string]any {
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(v)
-}
-
-// proxyURL is the service proxy path a k8s:// URL turns into.
-func proxyURL(apiServer, nsSvcPort string) string {
-	ns, svc, _ := strings.Cut(nsSvcPort, "/")
-	return apiServer + "/api/v1/namespaces/" + url.PathEscape(ns) + "/services/" + svc + "/proxy"
 }

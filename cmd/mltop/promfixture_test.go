@@ -36,7 +36,7 @@ import (
 const (
 	// e2eWindow is the rate window the tests configure (prometheus.window):
 	// the server must have scraped all of it before rates are exact.
-	e2eWindow = 10 * time.Second
+	e2eWindow = 5 * time.Second
 )
 
 var msBounds = []float64{5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000}
@@ -121,6 +121,18 @@ func startPromFixture(t *testing.T) *promFixture {
 		t.Fatal(err)
 	}
 	return &promFixture{srv: srv, exp: exp}
+}
+
+// covered waits until the server has every scrape of the last window
+// again: a scrape missed under load would make rates short of the truth,
+// so tests that compare figures call it just before reading them.
+func (f *promFixture) covered(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := f.srv.WaitCovered(ctx, e2eWindow); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // front is a proxy in front of the shared Prometheus whose faults only
