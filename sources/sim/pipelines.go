@@ -40,9 +40,15 @@ func failureMessage(step int, partition time.Time) string {
 // k-th scheduled run after the anchor (negative k ran before the scenario
 // started), so every run, past or future, is computed on its own from k.
 type pipelinePlan struct {
-	name     string
-	interval time.Duration
-	anchor   time.Time // scheduled creation of run 0
+	name string
+	// evalName is the pipeline of the scheduled runs that only evaluate:
+	// they log nothing to the watched experiment, so the doctor must not
+	// expect an MLflow run for them. Empty: they belong to name too.
+	evalName string
+	// serverVersion is the KFP API server's release (healthz tag_name).
+	serverVersion string
+	interval      time.Duration
+	anchor        time.Time // scheduled creation of run 0
 	// Failures are spread evenly, about failRate of all runs, with run
 	// firstFailure failing at firstFailureStep: an even spread keeps the 24 h
 	// success rate steady as the window slides, as a chronic problem does.
@@ -61,6 +67,7 @@ type pipelinePlan struct {
 type kfpRun struct {
 	k        int64
 	id       string
+	pipeline string
 	name     string
 	created  time.Time
 	started  time.Time // leaves PENDING
@@ -106,7 +113,11 @@ func (pl pipelinePlan) run(k int64) kfpRun {
 	r.created = pl.anchor.Add(time.Duration(k)*pl.interval + time.Duration(40*unit(pl.key^0x11, k)*float64(time.Second)))
 	r.started = r.created.Add(time.Duration((8 + 27*unit(pl.key^0x12, k)) * float64(time.Second)))
 	r.id = uuid4(pl.key^0x13, k)
-	r.name = pl.name + "-" + r.created.UTC().Format("20060102-150405")
+	r.pipeline = pl.name
+	if !r.retrains && pl.evalName != "" {
+		r.pipeline = pl.evalName
+	}
+	r.name = r.pipeline + "-" + r.created.UTC().Format("20060102-150405")
 	// 28 to 42 minutes, clustered around 35 (failed runs end early, so the
 	// average over all finished runs is about 34).
 	d := time.Duration((28 + 14*triangular(pl.key^0x14, k)) * float64(time.Minute))
@@ -170,7 +181,7 @@ func (pl pipelinePlan) runsAround(from, to time.Time) (first, last int64) {
 // pipelines is the Kubeflow Pipelines source's value at now: the runs
 // created in the last 24 h, newest first.
 func (pl pipelinePlan) pipelines(now time.Time) sources.Pipelines {
-	out := sources.Pipelines{Window: pipelineWindow}
+	out := sources.Pipelines{Window: pipelineWindow, ServerVersion: pl.serverVersion}
 	first, last := pl.runsAround(now.Add(-pipelineWindow), now)
 	for k := last; k >= first; k-- {
 		r := pl.run(k)
@@ -180,7 +191,7 @@ func (pl pipelinePlan) pipelines(now time.Time) sources.Pipelines {
 		pr := sources.PipelineRun{
 			ID:       r.id,
 			Name:     r.name,
-			Pipeline: pl.name,
+			Pipeline: r.pipeline,
 			State:    r.state(now),
 			Created:  r.created,
 		}
@@ -214,6 +225,6 @@ func (pl pipelinePlan) gpuHolder(slot int64, t time.Time) (kfpRun, bool) {
 
 // stepPod is the name Argo gives the pod of the run's GPU step.
 func (pl pipelinePlan) stepPod(r kfpRun) string {
-	return fmt.Sprintf("%s-%s-system-container-impl-%d", pl.name, kubeSuffix(pl.key^0x17, r.k, 5),
+	return fmt.Sprintf("%s-%s-system-container-impl-%d", r.pipeline, kubeSuffix(pl.key^0x17, r.k, 5),
 		1_000_000_000+at(pl.key^0x18, r.k)%9_000_000_000)
 }

@@ -13,7 +13,11 @@ import (
 const (
 	// ScenarioIncident is a platform having a bad morning: a canary that
 	// regresses a few minutes in, a flaky training pipeline, a metric drop,
-	// versions piling up in the registry and an OOM-killed GPU pod.
+	// versions piling up in the registry and an OOM-killed GPU pod; and at
+	// the seams between the tools (what `mltop doctor` finds): a green
+	// pipeline run whose MLflow run never arrived, a new MLflow model
+	// deployed without its /model path, a scale-to-zero service whose
+	// rollback would start cold, and a champion the serving never picked up.
 	ScenarioIncident = "incident"
 	// ScenarioCalm is the same platform on a good day.
 	ScenarioCalm = "calm"
@@ -74,18 +78,23 @@ func build(name string, h hasher, start time.Time) (*world, error) {
 
 	// The pipeline runs every 24 minutes, 60 runs a day; the latest run was
 	// created 3 minutes before the start, the one before is still running.
+	// The runs that do not retrain belong to an evaluation pipeline, which
+	// logs nothing to the watched experiment.
 	w.pipeline = pipelinePlan{
-		name:         "recommendation-training-pipeline",
-		interval:     24 * time.Minute,
-		anchor:       start.Add(-3 * time.Minute),
-		retrainEvery: 5,
-		key:          h.key("kfp"),
+		name:          "recommendation-training-pipeline",
+		evalName:      "recommendation-eval-pipeline",
+		serverVersion: "2.3.0",
+		interval:      24 * time.Minute,
+		anchor:        start.Add(-3 * time.Minute),
+		retrainEvery:  5,
+		key:           h.key("kfp"),
 	}
 	w.tracking = trackingPlan{
 		experiment: "recommendation-v3", experimentID: "3", metric: "cv_f1_mean", shown: 12,
 		base: 0.889, slope: 0.0002, jitter: 0.003,
 		model: "recommendation-classifier", alias: "champion",
-		key: h.key("mlflow"),
+		serverVersion: "2.17.2",
+		key:           h.key("mlflow"),
 	}
 	if incident {
 		// About 8 % of runs fail; the newest failure (3 h ago) is the
@@ -96,7 +105,13 @@ func build(name string, h hasher, start time.Time) (*world, error) {
 		w.pipeline.retrainPhase = floorMod(-3, 5)
 		w.tracking.pivot, w.tracking.hasDrop, w.tracking.dropRun, w.tracking.drop = -3, true, -3, 0.030
 		w.tracking.champion = 7
-		w.tracking.versions = []versionPlan{{7, -178}, {8, -78}, {9, -13}, {10, -3}}
+		w.tracking.versions = []versionPlan{{6, -228}, {7, -178}, {8, -78}, {9, -13}, {10, -3}}
+		// v7 became champion three days ago, but the deploy step never
+		// followed: the classifier still serves v6 (doctor: serving drift).
+		w.tracking.served = 6
+		// The retraining 7 hours ago could not reach MLflow (doctor: run
+		// not tracked).
+		w.tracking.lost, w.tracking.hasLost = -18, true
 	} else {
 		// About 2 % of runs fail; v10 waits two hours behind champion v9.
 		w.pipeline.failRate, w.pipeline.firstFailure, w.pipeline.firstFailureStep = 0.02, -30, stepValidate
@@ -104,6 +119,7 @@ func build(name string, h hasher, start time.Time) (*world, error) {
 		w.tracking.pivot = -1
 		w.tracking.champion = 9
 		w.tracking.versions = []versionPlan{{9, -11}, {10, -6}}
+		w.tracking.served = 9
 	}
 
 	b := builder{h: h, w: w, start: start}
@@ -125,14 +141,21 @@ func build(name string, h hasher, start time.Time) (*world, error) {
 	classifier := b.service(profile{name: "recommendation-classifier", mode: sources.ModeKnative, modelFormat: "mlflow",
 		runtime: "kserve-mlserver", maxReplicas: 10, rps: 50, podRPS: 30, hasErrors: true,
 		healthy: figures{0.002, 85 * time.Millisecond, 240 * time.Millisecond}}, 2)
-	champion, registered := w.tracking.championSource(w.pipeline)
+	served, registered := w.tracking.sourceOf(w.pipeline, w.tracking.served)
 	b.rollOut(classifier, 4, start.Add(-12*day), b.artifact(classifier, 3, 4), quality{good: classifier.healthy})
-	b.rollOut(classifier, 5, registered.Add(2*time.Hour), champion, quality{good: classifier.healthy})
+	b.rollOut(classifier, 5, registered.Add(2*time.Hour), served, quality{good: classifier.healthy})
 
-	churn := b.service(profile{name: "churn-model", mode: sources.ModeStandard, modelFormat: "xgboost",
-		runtime: "kserve-xgbserver", maxReplicas: 3, rps: 20, podRPS: 25,
+	churn := b.service(profile{name: "churn-model", mode: sources.ModeStandard, modelFormat: "mlflow",
+		runtime: "kserve-mlserver", maxReplicas: 3, rps: 20, podRPS: 25,
 		healthy: figures{0.001, 25 * time.Millisecond, 90 * time.Millisecond}}, 1)
-	b.rollOut(churn, 1, start.Add(-9*day), b.artifact(churn, 7, 1), quality{good: churn.healthy})
+	if incident {
+		// Moved to MLflow's pyfunc flavour this morning, deployed with the
+		// run's artifact root as storageUri: the MLmodel file is one level
+		// down, in /model (the seed's scenario 2), so it never came up.
+		b.failedDeploy(churn, 1, start.Add(-40*time.Minute), strings.TrimSuffix(b.artifact(churn, 7, 1), "/model"))
+	} else {
+		b.rollOut(churn, 1, start.Add(-9*day), b.artifact(churn, 7, 1), quality{good: churn.healthy})
+	}
 
 	ranker := b.service(profile{name: "search-ranker", mode: sources.ModeKnative, modelFormat: "lightgbm",
 		runtime: "kserve-lgbserver", maxReplicas: 3, rps: 5, podRPS: 20, hasErrors: true,
@@ -195,6 +218,14 @@ func (b builder) addRevision(s *service, n int, created time.Time, uri string, q
 	s.revisions = append(s.revisions, revision{number: n, created: created, storageURI: uri, quality: q,
 		key: b.h.key(fmt.Sprintf("rev/%s/%d", s.name, n))})
 	s.storageURI = uri
+}
+
+// failedDeploy records a first revision whose model cannot be loaded: the
+// service never becomes ready and takes no traffic.
+func (b builder) failedDeploy(s *service, n int, created time.Time, uri string) {
+	failure := s.loadFailure(uri)
+	b.addRevision(s, n, created, uri, quality{good: s.healthy})
+	s.revisions[len(s.revisions)-1].failure = failure
 }
 
 // rollOut records a revision that took all traffic when it was created.

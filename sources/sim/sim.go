@@ -163,8 +163,9 @@ func (p *Platform) Fetchers() map[sources.SourceID]FetchFunc {
 		}),
 		sources.SourceMLflow: fetch(func(w *world, now time.Time) sources.Part {
 			t := sources.Tracking{
-				Training: w.tracking.training(w.pipeline, now),
-				Registry: w.tracking.registry(w.pipeline, now),
+				Training:      w.tracking.training(w.pipeline, now),
+				Registry:      w.tracking.registry(w.pipeline, now),
+				ServerVersion: w.tracking.serverVersion,
 			}
 			return sources.Part{Tracking: &t}
 		}),

@@ -28,7 +28,18 @@ type trackingPlan struct {
 	alias               string
 	champion            int
 	versions            []versionPlan
-	key                 uint64
+	// served is the version the classifier's InferenceService loads: the
+	// champion unless the deploy step missed a promotion.
+	served int
+	// lost is a retraining run whose MLflow run never reached the
+	// tracking server (hasLost): its pod could not connect and the
+	// component swallowed the error, so KFP shows it green (the seed's
+	// scenario 1).
+	lost    int64
+	hasLost bool
+	// serverVersion is the tracking server's MLflow version.
+	serverVersion string
+	key           uint64
 }
 
 // versionPlan is a registered version and the pipeline run it came from.
@@ -51,7 +62,7 @@ type mlflowRun struct {
 // Runs that fail before training never start one.
 func (tp trackingPlan) logged(pl pipelinePlan, k int64) (mlflowRun, bool) {
 	r := pl.run(k)
-	if !r.retrains || r.gpuFrom.IsZero() {
+	if !r.retrains || r.gpuFrom.IsZero() || tp.hasLost && k == tp.lost {
 		return mlflowRun{}, false
 	}
 	return mlflowRun{
@@ -126,6 +137,11 @@ func (tp trackingPlan) version(pl pipelinePlan, v versionPlan, now time.Time) (s
 		Created: created,
 		Source:  tp.artifact(m.id),
 		RunID:   m.id,
+		// The pipeline logs every model with a signature.
+		Signature: sources.SignaturePresent,
+	}
+	if !m.failed {
+		mv.Metric, mv.HasMetric = tp.value(pl, v.run), true
 	}
 	if v.version == tp.champion {
 		mv.Aliases = []string{tp.alias}
@@ -138,11 +154,11 @@ func (tp trackingPlan) artifact(runID string) string {
 	return fmt.Sprintf("gs://mlflow-artifacts/%s/%s/artifacts/model", tp.experimentID, runID)
 }
 
-// championSource is the artifact of the promoted version, which the
-// classifier's InferenceService serves.
-func (tp trackingPlan) championSource(pl pipelinePlan) (uri string, registered time.Time) {
+// sourceOf is the artifact of a registered version and when it was
+// registered; the classifier's InferenceService serves tp.served.
+func (tp trackingPlan) sourceOf(pl pipelinePlan, version int) (uri string, registered time.Time) {
 	for _, v := range tp.versions {
-		if v.version != tp.champion {
+		if v.version != version {
 			continue
 		}
 		if m, ok := tp.logged(pl, v.run); ok {
@@ -152,19 +168,22 @@ func (tp trackingPlan) championSource(pl pipelinePlan) (uri string, registered t
 	return "", time.Time{}
 }
 
-// registry is the registry at now: the champion, and the newer versions
-// without an alias that wait for promotion, oldest first.
+// registry is the registry at now: the champion, the newer versions
+// without an alias that wait for promotion, oldest first, and every
+// registered version, newest first.
 func (tp trackingPlan) registry(pl pipelinePlan, now time.Time) sources.Registry {
 	out := sources.Registry{PromotedAlias: tp.alias}
 	for _, v := range tp.versions {
 		mv, ok := tp.version(pl, v, now)
 		switch {
 		case !ok:
+			continue
 		case v.version == tp.champion:
 			out.Promoted = append(out.Promoted, mv)
 		case v.version > tp.champion:
 			out.Waiting = append(out.Waiting, mv)
 		}
+		out.Versions = append([]sources.ModelVersion{mv}, out.Versions...)
 	}
 	return out
 }
