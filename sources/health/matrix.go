@@ -18,10 +18,10 @@ type componentVersion struct {
 
 func componentVersions(v sources.ComponentVersions) []componentVersion {
 	return []componentVersion{
-		{config.ComponentKFP, "KFP", v.KFP, "the KFP API server's healthz gave no tag_name (or KFP is not configured)"},
-		{config.ComponentMLflow, "MLflow", v.MLflow, "MLflow's /version did not answer (or MLflow is not configured)"},
-		{config.ComponentKServe, "KServe", v.KServe, "the kserve-controller-manager Deployment in namespace kserve is not readable"},
-		{config.ComponentKubernetes, "Kubernetes", v.Kubernetes, "the API server's /version did not answer"},
+		{config.ComponentKFP, "KFP", v.KFP, "not reported (KFP's healthz gave no tag_name, or the source is off)"},
+		{config.ComponentMLflow, "MLflow", v.MLflow, "not reported (MLflow's /version did not answer, or the source is off)"},
+		{config.ComponentKServe, "KServe", v.KServe, "not reported (no readable kserve-controller-manager Deployment in namespace kserve)"},
+		{config.ComponentKubernetes, "Kubernetes", v.Kubernetes, "not reported (the API server's /version did not answer, or the source is off)"},
 	}
 }
 
