@@ -69,12 +69,14 @@ Run 'mltop demo' to see it on the embedded simulated platform.`,
 	root.AddCommand(
 		newDemoCommand(a),
 		newSnapshotCommand(a),
+		newDoctorCommand(a),
 		newConfigCommand(a),
 		newVersionCommand(a),
 		newPromoteCommand(a),
 		newRollbackCommand(a),
 		newPinCommand(a),
 		newAuditCommand(a),
+		newJudgeCommand(a),
 	)
 	root.SetHelpCommand(&cobra.Command{Hidden: true})
 	return root

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/mltop/mltop/sources"
 	"github.com/mltop/mltop/sources/health"
 	"github.com/mltop/mltop/sources/report"
 )
@@ -23,9 +21,9 @@ func newSnapshotCommand(a *app) *cobra.Command {
 		Use:   "snapshot",
 		Short: "Print every pane once, as plain text or JSON, and exit",
 		Long: `snapshot fetches every configured source once and prints the whole dashboard: pipelines,
-training, registry, serving, canary, infra, the active alerts and each source's health. It needs
-no terminal, so it suits scripts, tickets and CronJobs. With --demo it reads the simulated
-platform, --at minutes into its scenario.`,
+training, registry, serving, canary, infra, the active alerts, the doctor's findings and each
+source's health. It needs no terminal, so it suits scripts, tickets and CronJobs. With --demo it
+reads the simulated platform, --at minutes into its scenario.`,
 		Example: `  mltop snapshot --demo -o json | jq '.alerts'
   mltop snapshot -n ml-prod --prometheus-url http://prometheus:9090 -o text`,
 		Args: cobra.NoArgs,
@@ -42,26 +40,12 @@ platform, --at minutes into its scenario.`,
 				return err
 			}
 			defer closeLog()
-			var plat platform
-			if demo {
-				plat, err = newDemoPlatform(cfg, d, true)
-			} else {
-				// One look only: wait for the first lists as long as a
-				// Kubernetes request may take.
-				plat, err = a.newLivePlatform(cfg, liveOptions{logger: logger, kubeSyncWait: cfg.Kubernetes.Timeout})
-			}
+			snap, err := a.fetchSnapshot(cmd.Context(), cfg, demo, d, logger)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Minute)
-			defer cancel()
-			defer plat.run(ctx)()
-			board := sources.NewBoard(nil)
-			for _, u := range sources.FetchOnce(ctx, plat.sources, plat.now) {
-				board.Apply(u)
-			}
-			snap := board.Snapshot(plat.now())
 			doc := report.Build(snap, health.Evaluate(snap, cfg.Thresholds), cfg.Thresholds)
+			doc.AddFindings(health.Findings(snap, health.NewFindingsConfig(cfg)))
 			if output == "json" {
 				enc := json.NewEncoder(a.out)
 				enc.SetIndent("", "  ")

@@ -30,6 +30,9 @@ type Document struct {
 	Infra      Infra          `json:"infra"`
 	Alerts     []Alert        `json:"alerts"`
 	Sources    []SourceStatus `json:"sources"`
+	// Findings are the doctor's checks of the seams between the tools;
+	// empty until AddFindings fills them.
+	Findings []Finding `json:"findings"`
 }
 
 // Pipelines is the KFP summary.
@@ -210,6 +213,7 @@ func Build(s sources.Snapshot, alerts []health.Alert, th config.Thresholds) Docu
 		Infra:      infra(s.Infra),
 		Alerts:     []Alert{},
 		Sources:    []SourceStatus{},
+		Findings:   []Finding{},
 	}
 	for _, r := range s.Serving {
 		d.Serving = append(d.Serving, service(r))
@@ -220,16 +224,23 @@ func Build(s sources.Snapshot, alerts []health.Alert, th config.Thresholds) Docu
 	for _, a := range alerts {
 		d.Alerts = append(d.Alerts, Alert{Severity: a.Severity.String(), Pane: a.Pane, Object: a.Object, Text: a.Text, Action: a.Action})
 	}
+	d.Sources = sourceStatuses(s)
+	return d
+}
+
+// sourceStatuses is each source's freshness at the snapshot's time.
+func sourceStatuses(s sources.Snapshot) []SourceStatus {
+	out := []SourceStatus{}
 	for _, st := range s.Sources {
-		out := SourceStatus{ID: string(st.ID), Health: st.Health.String(), Configured: st.Configured, Live: st.Live, Error: st.Err, Hint: st.Hint}
+		ss := SourceStatus{ID: string(st.ID), Health: st.Health.String(), Configured: st.Configured, Live: st.Live, Error: st.Err, Hint: st.Hint}
 		if st.HasData() {
 			t := st.FetchedAt.UTC()
-			out.FetchedAt = &t
-			out.AgeSeconds = ptr(st.Age(s.At).Seconds())
+			ss.FetchedAt = &t
+			ss.AgeSeconds = ptr(st.Age(s.At).Seconds())
 		}
-		d.Sources = append(d.Sources, out)
+		out = append(out, ss)
 	}
-	return d
+	return out
 }
 
 func pipelines(p sources.Pipelines) Pipelines {

@@ -10,6 +10,10 @@ import (
 	"github.com/mltop/mltop/sources/health"
 )
 
+// textWidth is where the text report wraps long finding lines: wide enough
+// for a ticket, narrow enough for a chat message.
+const textWidth = 100
+
 // WriteText prints the document as a plain-text report: no colour, no escape
 // sequences, fit for a ticket or a chat message.
 func WriteText(w io.Writer, d Document) error {
@@ -37,6 +41,9 @@ func WriteText(w io.Writer, d Document) error {
 	for _, a := range d.Alerts {
 		p.linef("  %-4s %-9s %s", a.Severity, a.Pane, a.Text)
 	}
+
+	p.section(findingsTitle(d.Findings))
+	writeFindings(p, d.Findings, textWidth)
 
 	pl := d.Pipelines
 	p.section(fmt.Sprintf("PIPELINES (last %s)", health.Window(time.Duration(pl.WindowSeconds*float64(time.Second)))))
