@@ -224,7 +224,13 @@ func judgedTable(in Input, t *theme.Theme, cv sources.CanaryView, v canary.Verdi
 		return lines
 	}
 	harmHead, promoteHead := "rollback /"+fmtCountShort(th.harm), "promote /"+fmtCountShort(th.safety)
-	lines = append(lines, ranked{3, t.Dim.Render(row("evidence", firstFit(colW, harmHead, "rollback"), firstFit(colW, promoteHead, "promote"), "(log)"))})
+	// The bars are log-scaled; the header says so in its last column, or
+	// in its label when the pane is too narrow for that column.
+	evidenceLabel := "evidence"
+	if extra == 0 {
+		evidenceLabel = "evid (log)"
+	}
+	lines = append(lines, ranked{3, t.Dim.Render(row(evidenceLabel, firstFit(colW, harmHead, "rollback"), firstFit(colW, promoteHead, "promote"), "(log)"))})
 	for _, r := range rows {
 		harm := evidenceGauge(t, r.m.Harm, th.harm, colW, r.m.Harm >= th.harm, t.Crit.Render)
 		promote := evidenceGauge(t, promoteEvidence(r.m), th.safety, colW, r.m.Cleared, t.OK.Render)
