@@ -29,6 +29,8 @@ func modelPaths(s sources.Snapshot, servedBy map[sources.ServiceKey]served) []Fi
 				remedy = "Set storageUri to the model version's storage location (MLflow's get-download-uri), the directory holding MLmodel."
 			}
 		case !isMLflowFormat(r.Service):
+			// Other model servers read no MLmodel: only the MLflow URIs
+			// above and a failed condition naming MLmodel apply.
 		case matched && sv.relation == pathParent:
 			missing := strings.TrimPrefix(trimSlash(sv.version.Source), trimSlash(uri))
 			problems = append(problems, fmt.Sprintf("storageUri %s is a parent of %s's source %s: it lacks the artifact path %s, where log_model wrote MLmodel",

@@ -134,13 +134,13 @@ func SortFindings(fs []Finding) {
 
 // Worst is the highest severity among findings, and false when there is none.
 func Worst(fs []Finding) (Severity, bool) {
-	worst, any := Info, false
+	worst, found := Info, false
 	for _, f := range fs {
-		if !any || f.Severity > worst {
-			worst, any = f.Severity, true
+		if !found || f.Severity > worst {
+			worst, found = f.Severity, true
 		}
 	}
-	return worst, any
+	return worst, found
 }
 
 // CountBySeverity counts findings per severity.

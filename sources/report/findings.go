@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mltop/mltop/sources"
 	"github.com/mltop/mltop/sources/health"
@@ -72,25 +73,26 @@ func writeFindings(p *printer, fs []Finding, width int) {
 	}
 }
 
-// wrap breaks text into lines of at most width characters at spaces; a
-// word longer than width (a URI) gets a line of its own. width <= 0 keeps
-// one line.
+// wrap breaks text into lines of at most width characters (runes) at
+// spaces; a word longer than width (a URI) gets a line of its own. width
+// <= 0 keeps one line.
 func wrap(text string, width int) []string {
 	words := strings.Fields(text)
 	if width <= 0 || len(words) == 0 {
 		return []string{text}
 	}
 	var lines []string
-	line := ""
+	line, lineLen := "", 0
 	for _, w := range words {
+		n := utf8.RuneCountInString(w)
 		switch {
 		case line == "":
-			line = w
-		case len(line)+1+len(w) <= width:
-			line += " " + w
+			line, lineLen = w, n
+		case lineLen+1+n <= width:
+			line, lineLen = line+" "+w, lineLen+1+n
 		default:
 			lines = append(lines, line)
-			line = w
+			line, lineLen = w, n
 		}
 	}
 	return append(lines, line)
