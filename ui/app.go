@@ -14,6 +14,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/mltop/mltop/actions"
+	"github.com/mltop/mltop/actions/canary"
 	"github.com/mltop/mltop/config"
 	"github.com/mltop/mltop/sources"
 	"github.com/mltop/mltop/sources/health"
@@ -50,6 +51,9 @@ type Options struct {
 	// means no action keys at all; a read-only executor (or ReadOnly above)
 	// keeps the keys off the footer and the help and refuses them.
 	Actions actions.Executor
+	// Verdicts receives the canary judge's verdicts after every update, for
+	// readers on other goroutines (the action preflight); nil: none.
+	Verdicts *canary.Store
 }
 
 // Model is the root bubbletea model. It has one owner, the bubbletea
@@ -62,11 +66,15 @@ type Model struct {
 	frame frameStyle
 
 	board *sources.Board
+	// tracker judges every canary from each new Prometheus update; like the
+	// board it has one owner, this model.
+	tracker *canary.Tracker
 	// Computed once per update or tick, not per View.
-	now     time.Time
-	snap    sources.Snapshot
-	alerts  []health.Alert
-	visible []sources.ServiceRow // the Serving list after the filter
+	now      time.Time
+	snap     sources.Snapshot
+	verdicts map[sources.ServiceKey]canary.Verdict
+	alerts   []health.Alert
+	visible  []sources.ServiceRow // the Serving list after the filter
 
 	width, height int
 	layout        Layout
@@ -125,6 +133,8 @@ func newModel(o Options, kit drawKit) Model {
 		board: sources.NewBoard(o.Initial),
 		focus: panes.Serving,
 	}
+	// The zero options (the default judge) cannot fail.
+	m.tracker, _ = canary.NewTracker(canary.TrackerOptions{})
 	m.recompute()
 	return m
 }
@@ -144,6 +154,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case updatesMsg:
 		for _, u := range msg {
 			m.board.Apply(u)
+			m.tracker.Apply(u)
 		}
 		m.recompute()
 		return m, waitForUpdates(m.opts.Updates)
@@ -199,7 +210,13 @@ func (m *Model) recompute() {
 			m.snap.Namespaces = []string{m.opts.Namespace}
 		}
 	}
-	m.alerts = health.Evaluate(m.snap, m.opts.Thresholds)
+	m.verdicts = m.tracker.Verdicts()
+	if m.opts.Verdicts != nil {
+		m.opts.Verdicts.Publish(m.verdicts)
+	}
+	// A judge's ROLLBACK leads the strip and replaces the error-ratio rule
+	// for its service.
+	m.alerts = panes.VerdictAlerts(health.Evaluate(m.snap, m.opts.Thresholds), m.verdicts)
 	m.layout = ComputeLayout(m.width, m.height, len(m.alerts))
 	if m.notice.text != "" && !m.now.Before(m.notice.until) {
 		m.notice = notice{}

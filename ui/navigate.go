@@ -269,5 +269,6 @@ func (m *Model) input(id panes.ID) panes.Input {
 		Selected:   m.selected,
 		Cursor:     m.cursors[id],
 		Filter:     m.filter.Value(),
+		Verdicts:   m.verdicts,
 	}
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/mltop/mltop/actions"
 	"github.com/mltop/mltop/actions/audit"
+	"github.com/mltop/mltop/actions/canary"
 	"github.com/mltop/mltop/actions/kserve"
 	"github.com/mltop/mltop/config"
 	"github.com/mltop/mltop/sources"
@@ -413,7 +414,7 @@ func (a *app) demoExecutor(ctx context.Context, cfg config.Config, plat platform
 	}
 	exec, closeExec, err := a.newExecutor(ctx, cfg, executorClients{
 		dynamic: cluster.Dynamic(), typed: cluster.Typed(), context: plat.context,
-		prom: promFetcher, now: plat.now, previousModel: plat.sim.PreviousModel,
+		prom: promFetcher, now: plat.now, previousModel: plat.sim.PreviousModel, verdicts: plat.verdicts,
 	}, needAudit, logger)
 	return exec, cluster, closeExec, err
 }
@@ -464,6 +465,9 @@ type executorClients struct {
 	// now is the platform's clock (simulated in the demo), for the verdict.
 	now           func() time.Time
 	previousModel func(ctx context.Context, svc sources.Service) (string, error)
+	// verdicts holds the dashboard's canary-judge verdicts; when it has one
+	// for the service, the preflight shows it instead of the error-ratio rule.
+	verdicts *canary.Store
 }
 
 // newExecutor builds the executor with the configuration's protected
@@ -508,6 +512,11 @@ func (a *app) newExecutor(ctx context.Context, cfg config.Config, c executorClie
 // errors breach the configured ratio.
 func canaryVerdict(ctx context.Context, c executorClients, th config.Thresholds) func(namespace, name string) string {
 	return func(namespace, name string) string {
+		if c.verdicts != nil {
+			if v, ok := c.verdicts.Verdict(sources.ServiceKey{Namespace: namespace, Name: name}); ok && v.Explanation != "" {
+				return clean.Text(v.Explanation)
+			}
+		}
 		obj, err := c.dynamic.Resource(kube.InferenceServices()).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return "no verdict available: " + clean.Text(err.Error())

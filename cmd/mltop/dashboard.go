@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/mltop/mltop/actions/canary"
 	"github.com/mltop/mltop/config"
 	"github.com/mltop/mltop/sources"
 	"github.com/mltop/mltop/sources/kube"
@@ -16,6 +17,7 @@ import (
 // same code as a real one, and the panes see the change through the same
 // watch.
 func (a *app) withDemoCluster(ctx context.Context, cfg config.Config, p platform, logger *slog.Logger) (platform, func(), error) {
+	p.verdicts = canary.NewStore()
 	exec, cluster, closeExec, err := a.demoExecutor(ctx, cfg, p, true, logger)
 	if err != nil {
 		return p, nil, err
@@ -58,9 +60,10 @@ func (a *app) withLiveActions(ctx context.Context, cfg config.Config, p platform
 			promFetcher, promHint = sc.Fetcher, sc.Hint
 		}
 	}
+	p.verdicts = canary.NewStore()
 	exec, closeExec, err := a.newExecutor(ctx, cfg, executorClients{
 		dynamic: p.clients.Dynamic, typed: p.clients.Typed, context: p.clients.Context,
-		prom: promFetcher, promHint: promHint, now: p.now,
+		prom: promFetcher, promHint: promHint, now: p.now, verdicts: p.verdicts,
 	}, !cfg.ReadOnly, logger)
 	if err != nil {
 		logger.Warn("actions are unavailable", "err", err)

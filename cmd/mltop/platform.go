@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mltop/mltop/actions"
+	"github.com/mltop/mltop/actions/canary"
 	"github.com/mltop/mltop/config"
 	"github.com/mltop/mltop/sources"
 	"github.com/mltop/mltop/sources/kube"
@@ -34,6 +35,9 @@ type platform struct {
 	clients *kube.Clients
 	// actions is the executor the dashboard's action keys use; nil: none.
 	actions actions.Executor
+	// verdicts carries the dashboard's canary verdicts to the executor's
+	// preflight; nil when there is no executor.
+	verdicts *canary.Store
 }
 
 // run starts what the platform needs (informers) and returns the function

@@ -137,6 +137,7 @@ func dashboardModel(cfg config.Config, p platform, poller *sources.Poller, out i
 		Refresh:    poller.Refresh,
 		Version:    version,
 		Actions:    p.actions,
+		Verdicts:   p.verdicts,
 	})
 }
 

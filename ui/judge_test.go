@@ -1,0 +1,65 @@
+package ui
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mltop/mltop/actions/canary"
+	"github.com/mltop/mltop/config"
+	"github.com/mltop/mltop/sources"
+	"github.com/mltop/mltop/sources/sim"
+)
+
+// TestDashboardJudgesTheDemoCanary plays the demo's incident through the
+// root model's update path: the tracker judges each Prometheus update, the
+// ROLLBACK verdict leads the alert strip, the Canary pane draws it, and the
+// verdict store hands it to the action pipeline.
+func TestDashboardJudgesTheDemoCanary(t *testing.T) {
+	p, err := sim.New(sim.Options{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := canary.NewStore()
+	m := newModel(Options{Thresholds: config.Default().Thresholds, Theme: plainTheme(), Now: p.Now, Verdicts: store}, paneKit())
+	m = step(m, sizeMsg([2]int{120, 40}))
+	fetchers := p.Fetchers()
+	seq := map[sources.SourceID]uint64{}
+	read := func(ids ...sources.SourceID) {
+		var batch updatesMsg
+		for _, id := range ids {
+			part, err := fetchers[id](context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			seq[id]++
+			batch = append(batch, sources.Update{Status: sources.SourceStatus{ID: id, Health: sources.HealthOK,
+				Configured: true, FetchedAt: p.Now(), Seq: seq[id], Live: id == sources.SourceKube}, Part: part})
+		}
+		m = step(m, batch)
+	}
+	read(sources.SourceMLflow, sources.SourceKFP)
+	for elapsed := time.Duration(0); elapsed <= 6*time.Minute; elapsed += 5 * time.Second {
+		read(sources.SourceKube, sources.SourceProm)
+		p.Advance(5 * time.Second)
+	}
+
+	key := sources.ServiceKey{Namespace: "ml-prod", Name: "fraud-detector"}
+	v, ok := store.Verdict(key)
+	if !ok || v.Decision != canary.Rollback {
+		t.Fatalf("published verdict %+v (%v), want ROLLBACK", v.Decision, ok)
+	}
+	if len(m.alerts) == 0 || !strings.Contains(m.alerts[0].Text, "ROLLBACK") {
+		t.Fatalf("first alert %+v, want the judge's ROLLBACK", m.alerts)
+	}
+	view := m.View()
+	checkFrame(t, view, 120, 40)
+	lines := strings.Split(view, "\n")
+	if !strings.Contains(lines[2], "ROLLBACK") {
+		t.Errorf("the alert strip does not lead with the rollback:\n%s", strings.Join(lines[:6], "\n"))
+	}
+	if !strings.Contains(view, v.Explanation[:30]) && !strings.Contains(view, "ROLLBACK at tick") {
+		t.Errorf("the Canary pane does not show the verdict:\n%s", view)
+	}
+}
