@@ -1,6 +1,8 @@
 // Package kube reads KServe InferenceServices and their pods through
 // informers (a list, then a watch, per namespace) and answers the poller
-// from the informer caches, so a Fetch never waits on the API server. It
+// from the informer caches, so a Fetch does not wait on the API server
+// (but for the doctor's version probe every few minutes, versions.go,
+// bounded to seconds). It
 // also connects to a cluster from kubectl's flags and builds HTTP clients
 // that reach in-cluster services through the API server's service proxy.
 //

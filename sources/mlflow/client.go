@@ -8,7 +8,9 @@
 // Training with an old Registry (or the reverse) because a Part is a full
 // value stamped with one fetch time: a half-fresh value would show old
 // registry data as fresh, and keeping per-half state here would duplicate
-// the poller's job.
+// the poller's job. The doctor's details (doctor.go: server version,
+// version metrics and signatures) are the exception: best effort, they
+// stay unknown when their calls fail and never fail the fetch.
 package mlflow
 
 import (
