@@ -69,17 +69,17 @@ func TestVersionSpecMatches(t *testing.T) {
 
 func TestParseCompatRowRejects(t *testing.T) {
 	for row, want := range map[string]string{
-		"":                               "is empty",
-		"kfp 2.3.0":                      `"kfp" is not component=version`,
-		"kfp=":                           `"kfp=" is not component=version`,
-		"airflow=2.9":                    `"airflow" is not a component`,
-		"kfp=2.3.0 kfp=2.2.0":            "names kfp twice",
-		"mlflow=2.17.y":                  `mlflow: "2.17.y" is not a version`,
-		"kubernetes=1.30-1.28":           "runs backwards",
-		"kserve=x":                       "names no version number",
-		"kserve=0.x.1":                   `"0.x.1" is not a version`,
-		"kserve=1.2.3.4":                 `"1.2.3.4" is not a version`,
-		"kubernetes=1.28-":               `"" is not a version`,
+		"":                                "is empty",
+		"kfp 2.3.0":                       `"kfp" is not component=version`,
+		"kfp=":                            `"kfp=" is not component=version`,
+		"airflow=2.9":                     `"airflow" is not a component`,
+		"kfp=2.3.0 kfp=2.2.0":             "names kfp twice",
+		"mlflow=2.17.y":                   `mlflow: "2.17.y" is not a version`,
+		"kubernetes=1.30-1.28":            "runs backwards",
+		"kserve=x":                        "names no version number",
+		"kserve=0.x.1":                    `"0.x.1" is not a version`,
+		"kserve=1.2.3.4":                  `"1.2.3.4" is not a version`,
+		"kubernetes=1.28-":                `"" is not a version`,
 		"kfp=2.3.0 mlflow=2.17.x k8s=1.2": "",
 	} {
 		_, err := ParseCompatRow(row)
