@@ -54,6 +54,11 @@ type Options struct {
 	// Verdicts receives the canary judge's verdicts after every update, for
 	// readers on other goroutines (the action preflight); nil: none.
 	Verdicts *canary.Store
+	// Findings configures the doctor's checks behind the d view and the
+	// status line's count. The zero value works: with no thresholds of its
+	// own the doctor judges by Thresholds above, like the alerts, and the
+	// version matrix check is off.
+	Findings health.FindingsConfig
 }
 
 // Model is the root bubbletea model. It has one owner, the bubbletea
@@ -74,6 +79,7 @@ type Model struct {
 	snap     sources.Snapshot
 	verdicts map[sources.ServiceKey]canary.Verdict
 	alerts   []health.Alert
+	findings []health.Finding
 	visible  []sources.ServiceRow // the Serving list after the filter
 
 	width, height int
@@ -82,6 +88,8 @@ type Model struct {
 	focus    panes.ID
 	zoomed   bool
 	helpOpen bool
+	// doctor is the findings view (d): open or not, and its cursor.
+	doctor doctorView
 	// helpScroll is the help's first line on terminals too short for it.
 	helpScroll int
 	filter     filterEditor
@@ -120,6 +128,10 @@ func newModel(o Options, kit drawKit) Model {
 	}
 	if o.Tick <= 0 {
 		o.Tick = time.Second
+	}
+	if o.Findings.Thresholds == (config.Thresholds{}) {
+		// One set of limits, the alerts', when the doctor was given none.
+		o.Findings.Thresholds = o.Thresholds
 	}
 	th := o.Theme
 	act := newActionFlow(o.Actions, o.ReadOnly)
@@ -196,9 +208,9 @@ func (m Model) View() string {
 	return frame
 }
 
-// recompute reads the clock, composes the snapshot and its alerts, and
-// re-applies the filter and the selection. It runs once per update batch
-// and once per tick.
+// recompute reads the clock, composes the snapshot, its alerts and the
+// doctor's findings, and re-applies the filter and the selection. It runs
+// once per update batch and once per tick.
 func (m *Model) recompute() {
 	m.now = m.opts.Now()
 	m.snap = m.board.Snapshot(m.now)
@@ -217,6 +229,8 @@ func (m *Model) recompute() {
 	// A judge's ROLLBACK leads the strip and replaces the error-ratio rule
 	// for its service.
 	m.alerts = panes.VerdictAlerts(health.Evaluate(m.snap, m.opts.Thresholds), m.verdicts)
+	m.findings = health.Findings(m.snap, m.opts.Findings)
+	m.doctor = m.doctor.follow(m.findings)
 	m.layout = ComputeLayout(m.width, m.height, len(m.alerts))
 	if m.notice.text != "" && !m.now.Before(m.notice.until) {
 		m.notice = notice{}

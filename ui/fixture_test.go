@@ -6,6 +6,7 @@ import (
 
 	"github.com/mltop/mltop/config"
 	"github.com/mltop/mltop/sources"
+	"github.com/mltop/mltop/sources/health"
 	"github.com/mltop/mltop/ui/theme"
 )
 
@@ -242,6 +243,7 @@ func fixtureOptions(ch <-chan sources.Update, th theme.Theme) Options {
 		Namespace:  ns,
 		Refresh:    func(sources.SourceID) {},
 		Version:    "v0.1.0-test",
+		Findings:   health.NewFindingsConfig(config.Default()),
 	}
 }
 

@@ -36,10 +36,17 @@ const (
 // screen, then applies keys and returns the final model.
 func runProgram(t *testing.T, th theme.Theme, w, h int, keys ...string) Model {
 	t.Helper()
-	ch := make(chan sources.Update, 8)
+	return runUpdates(t, th, w, h, incident(), keys...)
+}
+
+// runUpdates is runProgram fed other updates; the last must carry the
+// stale KFP source.
+func runUpdates(t *testing.T, th theme.Theme, w, h int, updates []sources.Update, keys ...string) Model {
+	t.Helper()
+	ch := make(chan sources.Update, len(updates))
 	m := newModel(fixtureOptions(ch, th), testKit())
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(w, h))
-	for _, u := range incident() {
+	for _, u := range updates {
 		ch <- u
 	}
 	teatest.WaitFor(t, tm.Output(), func(b []byte) bool {

@@ -22,6 +22,7 @@ type KeyMap struct {
 	Top     key.Binding
 	Bottom  key.Binding
 	Zoom    key.Binding
+	Doctor  key.Binding // the doctor's findings view
 	Back    key.Binding
 	Filter  key.Binding
 	Refresh key.Binding
@@ -36,6 +37,11 @@ type KeyMap struct {
 	// Refused holds the same keys in read-only mode: they are answered
 	// with a notice saying why nothing happens, and never advertised.
 	Refused key.Binding
+
+	// GoTo jumps from the doctor's selected finding to its service. It is
+	// only answered inside the findings view, whose own hint line names
+	// it, so neither the footer nor the help lists it.
+	GoTo key.Binding
 }
 
 // ActionAccess says what the action keys may do.
@@ -72,6 +78,7 @@ func DefaultKeyMap(canRefresh bool, access ActionAccess) KeyMap {
 		Top:     key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g", "first row")),
 		Bottom:  key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G", "last row")),
 		Zoom:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "zoom pane / back")),
+		Doctor:  key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "doctor findings")),
 		Back:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close help, filter, zoom")),
 		Filter:  key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter services")),
 		Refresh: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh all sources now")),
@@ -82,6 +89,8 @@ func DefaultKeyMap(canRefresh bool, access ActionAccess) KeyMap {
 		Rollback: key.NewBinding(key.WithKeys("B"), key.WithHelp("B", "roll back the canary")),
 		Pin:      key.NewBinding(key.WithKeys("M"), key.WithHelp("M", "pin or unpin minReplicas")),
 		Refused:  key.NewBinding(key.WithKeys("P", "B", "M")),
+
+		GoTo: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "go to the finding's service")),
 	}
 	km.Refresh.SetEnabled(canRefresh)
 	for _, b := range []*key.Binding{&km.Promote, &km.Rollback, &km.Pin} {
@@ -140,6 +149,9 @@ func (k KeyMap) hints() []hint {
 		{binding: footerKey(k.Promote, "promote"),
 			also:  []key.Binding{footerKey(k.Rollback, "roll back"), footerKey(k.Pin, "pin")},
 			short: "actions", shortAt: 25, dropAt: 75},
+		// The doctor finds what no single pane shows; its count is on the
+		// status line, and this is the way in.
+		{binding: footerKey(k.Doctor, "doctor"), dropAt: 70},
 		{binding: k.Help, dropAt: 90, right: true},
 		{binding: k.Quit, dropAt: 80, right: true},
 	}
@@ -167,7 +179,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 // Groups lists the bindings by purpose, with titles for the help overlay.
 func (k KeyMap) Groups() []KeyGroup {
 	groups := []KeyGroup{
-		{Title: "Panes", Keys: []key.Binding{k.Next, k.Prev, k.Focus, k.Zoom, k.Back}},
+		{Title: "Panes", Keys: []key.Binding{k.Next, k.Prev, k.Focus, k.Zoom, k.Doctor, k.Back}},
 		{Title: "Lists", Keys: []key.Binding{k.Down, k.Up, k.Top, k.Bottom, k.Filter}},
 	}
 	if k.Promote.Enabled() || k.Rollback.Enabled() || k.Pin.Enabled() {

@@ -31,13 +31,18 @@ func TestViewIsExactlyTheTerminalSize(t *testing.T) {
 		{59, 16}, {60, 15}, {20, 5}, {1, 1}, {2, 30}, {200, 3}, {10, 100},
 	}...)
 	states := map[string][]string{
-		"dashboard":  nil,
-		"zoom":       {"enter"},
-		"zoom-infra": {"6", "enter"},
-		"help":       {"?"},
-		"editing":    {"/", "f", "r"},
-		"filtered":   {"/", "e", "r", "enter"},
-		"no-match":   {"/", "z", "z", "z", "enter"},
+		"dashboard":   nil,
+		"zoom":        {"enter"},
+		"zoom-infra":  {"6", "enter"},
+		"help":        {"?"},
+		"editing":     {"/", "f", "r"},
+		"filtered":    {"/", "e", "r", "enter"},
+		"no-match":    {"/", "z", "z", "z", "enter"},
+		"doctor":      {"d"},
+		"doctor-end":  {"d", "G"},
+		"doctor-zoom": {"enter", "d", "j"},
+		"doctor-help": {"d", "?"},
+		"doctor-jump": {"d", "enter"},
 	}
 	themes := map[string]theme.Theme{"plain": plainTheme(), "ascii": asciiTheme(), "colour": colourTheme()}
 	for thName, th := range themes {

@@ -49,7 +49,8 @@ func (m Model) filterHasKeys() bool {
 // handleKey turns a key into a state change. The question "quit anyway?",
 // the action dialog and the minReplicas prompt take every key while they
 // are open; so does the filter editor (so "q" can be typed), and the help
-// overlay swallows everything but closing and quitting.
+// overlay swallows everything but closing and quitting. The findings view
+// under it takes only its own keys (doctor.go).
 func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	if m.act.quitAsk {
 		return m.answerQuit(msg)
@@ -89,11 +90,18 @@ func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	}
+	if m.doctor.open {
+		return m.answerDoctor(msg)
+	}
 	switch {
 	case key.Matches(msg, km.Quit):
 		return m.quit()
 	case key.Matches(msg, km.Help):
 		m.helpOpen, m.helpScroll = true, 0
+	case key.Matches(msg, km.Doctor):
+		// The cursor stays where it was: after a jump, d comes back to
+		// the finding just visited, one key from the next.
+		m.doctor.open = true
 	case key.Matches(msg, km.Back):
 		if m.act.phase == actionPlanning || m.act.phase == actionChecking {
 			// The newest thing under way is the action: esc stops it

@@ -7,6 +7,8 @@ import (
 	"github.com/mltop/mltop/sources"
 	"github.com/mltop/mltop/sources/clean"
 	"github.com/mltop/mltop/sources/health"
+	"github.com/mltop/mltop/ui/panes"
+	"github.com/mltop/mltop/ui/text"
 	"github.com/mltop/mltop/ui/theme"
 )
 
@@ -15,12 +17,15 @@ type statusInfo struct {
 	Context   string
 	Namespace string
 	ReadOnly  bool
+	// Findings are the doctor's findings on the snapshot, counted on the line.
+	Findings []health.Finding
 }
 
 // statusBar draws the top line: program, context and namespace, then every
-// source's health word and the age of its data, "read-only" and the help
-// hint. A failing source keeps its word and age at any width; ages of
-// healthy sources and the context go first when the line is narrow.
+// source's health word and the age of its data, the doctor's count,
+// "read-only" and the help hint. A failing source keeps its word and age at
+// any width; ages of healthy sources and the context go first when the line
+// is narrow.
 func statusBar(t *theme.Theme, snap sources.Snapshot, now time.Time, info statusInfo, w int) string {
 	items := []barItem{{text: t.Title.Render("mltop"), dropAt: 95}}
 
@@ -59,6 +64,11 @@ func statusBar(t *theme.Theme, snap sources.Snapshot, now time.Time, info status
 	}
 	if fastest > 0 {
 		items = append(items, barItem{text: t.Dim.Render("every " + health.Age(fastest)), dropAt: 10})
+	}
+	// The doctor's verdict sits on the right with the session's mode, apart
+	// from the sources it is drawn from.
+	if item, ok := doctorItem(t, snap, info.Findings); ok {
+		items = append(items, item)
 	}
 	if info.ReadOnly {
 		items = append(items, barItem{text: t.Warn.Render("read-only"), dropAt: 85, right: true})
@@ -99,3 +109,32 @@ func sourceItem(t *theme.Theme, st sources.SourceStatus, now time.Time) barItem 
 	}
 	return barItem{text: base, dropAt: 52}
 }
+
+// doctorItem is the doctor's count: "✗ doctor 1 CRIT 2 WARN", "● doctor ok".
+// Before any source has answered there is nothing to check, and "ok" would
+// be a claim, so the item waits. Problems outrank the context on a narrow
+// line (the Serving title still names the namespace) but go before any
+// source's state, whose word the findings depend on; "ok" goes early.
+func doctorItem(t *theme.Theme, snap sources.Snapshot, findings []health.Finding) (barItem, bool) {
+	checked := false
+	for _, st := range snap.Sources {
+		checked = checked || st.HasData()
+	}
+	if !checked {
+		return barItem{}, false
+	}
+	in := panes.Input{Theme: t}
+	full := panes.FindingsSummary(in, findings, summaryRoom)
+	// One cell less than the full form picks the summary's next shorter
+	// wording ("doctor 1C 2W").
+	short := panes.FindingsSummary(in, findings, text.Width(full)-1)
+	item := barItem{text: full, short: short, shortAt: 25, dropAt: 48, right: true}
+	if worst, found := health.Worst(findings); !found || worst == health.Info {
+		item.shortAt, item.dropAt = 12, 15
+	}
+	return item, true
+}
+
+// summaryRoom is more than any doctor summary needs, so FindingsSummary
+// gives its longest wording.
+const summaryRoom = 80

@@ -52,7 +52,7 @@ func (m Model) viewCompact() string {
 func (m Model) frameEdges() []placed {
 	l := m.layout
 	status := statusBar(m.theme, m.snap, m.now, statusInfo{
-		Context: m.opts.Context, Namespace: m.opts.Namespace, ReadOnly: m.act.readOnly,
+		Context: m.opts.Context, Namespace: m.opts.Namespace, ReadOnly: m.act.readOnly, Findings: m.findings,
 	}, l.Status.W)
 	return []placed{
 		{l.Status, []string{status}},
@@ -60,13 +60,15 @@ func (m Model) frameEdges() []placed {
 	}
 }
 
-// overlay is what fills the body instead of the dashboard: the help, or
-// the zoomed pane.
+// overlay is what fills the body instead of the dashboard: the help (which
+// opens over the findings view too), the findings view, or the zoomed pane.
 func (m Model) overlay() (placed, bool) {
 	body := m.layout.Body
 	switch {
 	case m.helpOpen:
 		return placed{body, helpView(m.theme, m.frame, m.helpInput(), body.W, body.H)}, true
+	case m.doctor.open:
+		return placed{body, m.doctorBody(body)}, true
 	case m.zoomed:
 		return placed{body, m.paneBox(m.focus, body)}, true
 	}
@@ -217,7 +219,8 @@ func (m Model) footer(w int) string {
 			shortAt: 45, dropAt: 85,
 		})
 	}
-	if m.zoomed {
+	if m.zoomed && !m.helpOpen && !m.doctor.open {
+		// Under the help or the findings view, esc closes those first.
 		items = append(items, barItem{text: t.Key.Render("esc") + " back", dropAt: 95})
 	}
 	if m.helpOpen {
@@ -229,6 +232,11 @@ func (m Model) footer(w int) string {
 	}
 	if m.updatesClosed {
 		items = append(items, barItem{text: t.Warn.Render("updates stopped"), dropAt: 88})
+	}
+	if m.doctor.open {
+		// The findings are only as fresh as the data: "updates stopped"
+		// stays in front of them.
+		return packBar(append(items, m.doctorFooter()...), w, t.Glyphs.Ellipsis)
 	}
 	for _, h := range m.keys.hints() {
 		bindings := h.bindings()

@@ -17,6 +17,7 @@ import (
 
 	"github.com/mltop/mltop/config"
 	"github.com/mltop/mltop/sources"
+	"github.com/mltop/mltop/sources/health"
 	"github.com/mltop/mltop/ui"
 	"github.com/mltop/mltop/ui/theme"
 )
@@ -138,6 +139,7 @@ func dashboardModel(cfg config.Config, p platform, poller *sources.Poller, out i
 		Version:    version,
 		Actions:    p.actions,
 		Verdicts:   p.verdicts,
+		Findings:   health.NewFindingsConfig(cfg),
 	})
 }
 
