@@ -17,11 +17,6 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
-	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/pruning"
-	"k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -37,6 +32,7 @@ import (
 
 	"github.com/mltop/mltop/actions"
 	"github.com/mltop/mltop/actions/audit"
+	"github.com/mltop/mltop/sources/kube/crdschema"
 )
 
 // fixtureDir holds the InferenceService fixtures sources/kube checks against
@@ -78,7 +74,7 @@ type fakeCluster struct {
 	t     *testing.T
 	dyn   *dynfake.FakeDynamicClient
 	typed *k8sfake.Clientset
-	crd   crdSchema
+	crd   *crdschema.Schema
 
 	mu       sync.Mutex
 	requests []string // "verb resource", "patch inferenceservices (dry run)"
@@ -249,7 +245,7 @@ func (f *fakeCluster) patch(action k8stesting.Action) (bool, runtime.Object, err
 	if err := next.UnmarshalJSON(merged); err != nil {
 		return true, nil, err
 	}
-	if problems := f.crd.problems(next); len(problems) > 0 {
+	if problems := f.crd.Problems(next); len(problems) > 0 {
 		return true, nil, apierrors.NewInvalid(schema.GroupKind{Group: gr.Group, Kind: "InferenceService"}, pa.GetName(),
 			field.ErrorList{field.Invalid(field.NewPath("spec"), nil, strings.Join(problems, "; "))})
 	}
@@ -465,67 +461,13 @@ func check(t *testing.T, pre actions.Preflight, name string) actions.Check {
 
 // ---------------------------------------------------------------- CRD schema
 
-// crdSchema validates objects as the API server does for the published
-// InferenceService CRD: values against the schema, and fields it does not
-// know (which a real server would silently prune).
-type crdSchema struct {
-	validator  validation.SchemaValidator
-	structural *structuralschema.Structural
-}
-
-func loadCRDSchema(t testing.TB) crdSchema {
+// loadCRDSchema is the published CRD's v1beta1 schema, parsed once per
+// test binary, checked as the API server checks objects (see crdschema).
+func loadCRDSchema(t testing.TB) *crdschema.Schema {
 	t.Helper()
-	s, err := parsedCRD()
+	s, err := crdschema.InferenceServices()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
-}
-
-// parsedCRD parses the 1 MB CRD once per test binary: every fake cluster
-// uses the same read-only schema, and parsing it per test cost seconds.
-var parsedCRD = sync.OnceValues(func() (crdSchema, error) {
-	raw, err := os.ReadFile(filepath.Join(fixtureDir, "serving.kserve.io_inferenceservices.yaml"))
-	if err != nil {
-		return crdSchema{}, err
-	}
-	var crd apiextensionsv1.CustomResourceDefinition
-	if err := yaml.Unmarshal(raw, &crd); err != nil {
-		return crdSchema{}, err
-	}
-	var props *apiextensionsv1.JSONSchemaProps
-	for _, v := range crd.Spec.Versions {
-		if v.Name == inferenceServices().Version && v.Schema != nil {
-			props = v.Schema.OpenAPIV3Schema
-		}
-	}
-	if props == nil {
-		return crdSchema{}, errors.New("the CRD has no v1beta1 schema")
-	}
-	var internal apiextensions.JSONSchemaProps
-	if err := apiextensionsv1.Convert_v1_JSONSchemaProps_To_apiextensions_JSONSchemaProps(props, &internal, nil); err != nil {
-		return crdSchema{}, err
-	}
-	validator, _, err := validation.NewSchemaValidator(&internal)
-	if err != nil {
-		return crdSchema{}, err
-	}
-	structural, err := structuralschema.NewStructural(&internal)
-	if err != nil {
-		return crdSchema{}, err
-	}
-	return crdSchema{validator: validator, structural: structural}, nil
-})
-
-func (s crdSchema) problems(obj *unstructured.Unstructured) []string {
-	var out []string
-	for _, e := range validation.ValidateCustomResource(field.NewPath(""), obj.Object, s.validator) {
-		out = append(out, e.Error())
-	}
-	pruned := pruning.PruneWithOptions(obj.DeepCopy().Object, s.structural, true,
-		structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: true})
-	for _, p := range pruned {
-		out = append(out, "unknown field "+p)
-	}
-	return out
 }

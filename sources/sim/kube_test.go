@@ -3,8 +3,6 @@ package sim
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -13,77 +11,27 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
-	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/pruning"
-	"k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
-	"sigs.k8s.io/yaml"
 
 	"github.com/mltop/mltop/sources"
 	"github.com/mltop/mltop/sources/kube"
+	"github.com/mltop/mltop/sources/kube/crdschema"
 )
 
-// crdValidator checks objects against the published InferenceService CRD the
-// way the API server does (the approach of sources/kube's schema test): the
-// v1beta1 schema's validator, and pruning to reveal fields the CRD does not
-// know, which a real API server would drop without a word.
-type crdValidator struct {
-	validator  validation.SchemaValidator
-	structural *structuralschema.Structural
-}
-
-func loadCRD(t *testing.T) crdValidator {
+// loadCRD is the published CRD's v1beta1 schema, checked as the API server
+// checks objects (see crdschema).
+func loadCRD(t *testing.T) *crdschema.Schema {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "kube", "testdata", "serving.kserve.io_inferenceservices.yaml"))
+	s, err := crdschema.InferenceServices()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var crd apiextensionsv1.CustomResourceDefinition
-	if err := yaml.Unmarshal(raw, &crd); err != nil {
-		t.Fatal(err)
-	}
-	var schema *apiextensionsv1.JSONSchemaProps
-	for _, v := range crd.Spec.Versions {
-		if v.Name == kube.InferenceServices().Version && v.Schema != nil {
-			schema = v.Schema.OpenAPIV3Schema
-		}
-	}
-	if schema == nil {
-		t.Fatal("the CRD has no v1beta1 schema")
-	}
-	var internal apiextensions.JSONSchemaProps
-	if err := apiextensionsv1.Convert_v1_JSONSchemaProps_To_apiextensions_JSONSchemaProps(schema, &internal, nil); err != nil {
-		t.Fatal(err)
-	}
-	v, _, err := validation.NewSchemaValidator(&internal)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := structuralschema.NewStructural(&internal)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return crdValidator{validator: v, structural: s}
-}
-
-func (c crdValidator) problems(obj *unstructured.Unstructured) []string {
-	var out []string
-	for _, e := range validation.ValidateCustomResource(field.NewPath(""), obj.Object, c.validator) {
-		out = append(out, e.Error())
-	}
-	for _, p := range pruning.PruneWithOptions(obj.DeepCopy().Object, c.structural, true,
-		structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: true}) {
-		out = append(out, "unknown field "+p)
-	}
-	return out
+	return s
 }
 
 // demoStates drives a platform through the states the demo can reach:
@@ -171,7 +119,7 @@ func TestKubeObjectsMatchTheCRD(t *testing.T) {
 				t.Fatalf("%s/%s: %d InferenceServices, want 5", scenario, state, len(items))
 			}
 			for i := range items {
-				if p := crd.problems(&items[i]); len(p) > 0 {
+				if p := crd.Problems(&items[i]); len(p) > 0 {
 					t.Errorf("%s/%s: %s is not a valid InferenceService:\n  %s", scenario, state, items[i].GetName(), strings.Join(p, "\n  "))
 				}
 			}
@@ -181,7 +129,7 @@ func TestKubeObjectsMatchTheCRD(t *testing.T) {
 	p := newPlatform(t, Options{Seed: 7})
 	bad := getService(t, p.KubeCluster(KubeOptions{}), "fraud-detector")
 	_ = unstructured.SetNestedField(bad.Object, "two", "spec", "predictor", "minReplicas")
-	if len(crd.problems(bad)) == 0 {
+	if len(crd.Problems(bad)) == 0 {
 		t.Error("minReplicas \"two\" passed validation")
 	}
 }
