@@ -29,26 +29,7 @@ func TestDashboardJudgesTheDemoCanary(t *testing.T) {
 	store := canary.NewStore()
 	m := newModel(Options{Thresholds: config.Default().Thresholds, Theme: plainTheme(), Now: p.Now, Verdicts: store}, paneKit())
 	m = step(m, sizeMsg([2]int{120, 40}))
-	fetchers := p.Fetchers()
-	seq := map[sources.SourceID]uint64{}
-	read := func(ids ...sources.SourceID) {
-		var batch updatesMsg
-		for _, id := range ids {
-			part, err := fetchers[id](context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			seq[id]++
-			batch = append(batch, sources.Update{Status: sources.SourceStatus{ID: id, Health: sources.HealthOK,
-				Configured: true, FetchedAt: p.Now(), Seq: seq[id], Live: id == sources.SourceKube}, Part: part})
-		}
-		m = step(m, batch)
-	}
-	read(sources.SourceMLflow, sources.SourceKFP)
-	for elapsed := time.Duration(0); elapsed <= 6*time.Minute; elapsed += 5 * time.Second {
-		read(sources.SourceKube, sources.SourceProm)
-		p.Advance(5 * time.Second)
-	}
+	m = playDemo(t, m, p, 6*time.Minute)
 
 	key := sources.ServiceKey{Namespace: "ml-prod", Name: "fraud-detector"}
 	v, ok := store.Verdict(key)
@@ -82,6 +63,26 @@ func TestGoldenCanaryPaneInTheDemo(t *testing.T) {
 	}
 	m := newModel(Options{Thresholds: config.Default().Thresholds, Theme: plainTheme(),
 		Now: p.Now, Context: "demo", Namespace: "ml-prod"}, paneKit())
+	m = playDemo(t, m, p, 6*time.Minute)
+
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(120, 40))
+	tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("5")})
+	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("ROLLBACK at tick")) },
+		teatest.WithDuration(waitFor), teatest.WithCheckInterval(waitTick))
+	if err := tm.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	view := tm.FinalModel(t, teatest.WithFinalTimeout(waitFor)).View()
+	checkFrame(t, view, 120, 40)
+	golden.RequireEqual(t, []byte(view))
+}
+
+// playDemo reads the demo's MLflow and KFP once, then its Kubernetes and
+// Prometheus sources every 5 simulated seconds for the given time, feeding
+// each reading through the model's update path as the poller would.
+func playDemo(t *testing.T, m Model, p *sim.Platform, until time.Duration) Model {
+	t.Helper()
 	fetchers := p.Fetchers()
 	seq := map[sources.SourceID]uint64{}
 	read := func(ids ...sources.SourceID) {
@@ -101,21 +102,9 @@ func TestGoldenCanaryPaneInTheDemo(t *testing.T) {
 	read(sources.SourceMLflow, sources.SourceKFP)
 	for elapsed := time.Duration(0); ; elapsed += 5 * time.Second {
 		read(sources.SourceKube, sources.SourceProm)
-		if elapsed >= 6*time.Minute {
-			break
+		if elapsed >= until {
+			return m
 		}
 		p.Advance(5 * time.Second)
 	}
-
-	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(120, 40))
-	tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("5")})
-	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
-	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("ROLLBACK at tick")) },
-		teatest.WithDuration(waitFor), teatest.WithCheckInterval(waitTick))
-	if err := tm.Quit(); err != nil {
-		t.Fatal(err)
-	}
-	view := tm.FinalModel(t, teatest.WithFinalTimeout(waitFor)).View()
-	checkFrame(t, view, 120, 40)
-	golden.RequireEqual(t, []byte(view))
 }
