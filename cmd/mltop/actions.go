@@ -414,7 +414,7 @@ func (a *app) demoExecutor(ctx context.Context, cfg config.Config, plat platform
 	}
 	exec, closeExec, err := a.newExecutor(ctx, cfg, executorClients{
 		dynamic: cluster.Dynamic(), typed: cluster.Typed(), context: plat.context,
-		prom: promFetcher, now: plat.now, previousModel: plat.sim.PreviousModel, verdicts: plat.verdicts,
+		prom: promFetcher, now: plat.now, previousModel: kserve.RevisionModel(cluster.Dynamic()), verdicts: plat.verdicts,
 	}, needAudit, logger)
 	return exec, cluster, closeExec, err
 }
@@ -448,7 +448,7 @@ func (a *app) liveActionTarget(ctx context.Context, cfg config.Config, needAudit
 	}
 	t.exec, t.close, err = a.newExecutor(ctx, cfg, executorClients{
 		dynamic: clients.Dynamic, typed: clients.Typed, context: clients.Context,
-		prom: prom, promHint: promHint, now: time.Now,
+		prom: prom, promHint: promHint, now: time.Now, previousModel: kserve.RevisionModel(clients.Dynamic),
 	}, needAudit, logger)
 	return t, err
 }

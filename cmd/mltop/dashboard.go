@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/mltop/mltop/actions/canary"
+	"github.com/mltop/mltop/actions/kserve"
 	"github.com/mltop/mltop/config"
 	"github.com/mltop/mltop/sources"
 	"github.com/mltop/mltop/sources/kube"
@@ -64,6 +65,7 @@ func (a *app) withLiveActions(ctx context.Context, cfg config.Config, p platform
 	exec, closeExec, err := a.newExecutor(ctx, cfg, executorClients{
 		dynamic: p.clients.Dynamic, typed: p.clients.Typed, context: p.clients.Context,
 		prom: promFetcher, promHint: promHint, now: p.now, verdicts: p.verdicts,
+		previousModel: kserve.RevisionModel(p.clients.Dynamic),
 	}, !cfg.ReadOnly, logger)
 	if err != nil {
 		logger.Warn("actions are unavailable", "err", err)

@@ -23,7 +23,6 @@ import (
 	k8sfake "k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
-	"github.com/mltop/mltop/sources"
 	"github.com/mltop/mltop/sources/kube"
 )
 
@@ -398,29 +397,6 @@ func (c *KubeCluster) nameGenerated(a k8stesting.Action) (bool, runtime.Object, 
 	}
 	m.SetName(m.GetGenerateName() + kubeSuffix(c.eventKey, c.events.Add(1), 5))
 	return false, nil, nil
-}
-
-// PreviousModel is the storage URI of the model a service served before
-// its current one, as a model registry's previous champion would give it:
-// the rolled-out revision's model while a canary tries a new one, else the
-// previously rolled-out revision's. Its signature is the one actions take
-// for a rollback by model.
-func (p *Platform) PreviousModel(ctx context.Context, svc sources.Service) (string, error) {
-	if err := ctx.Err(); err != nil {
-		return "", err
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	s := p.findLocked(svc.Namespace, svc.Name)
-	if s == nil {
-		return "", &NotFoundError{Key: svc.Key()}
-	}
-	for _, n := range []int{s.rolledOut, s.previous} {
-		if r := s.revision(n); r != nil && r.failure == "" && r.storageURI != s.storageURI {
-			return r.storageURI, nil
-		}
-	}
-	return "", fmt.Errorf("%s has served no other model than %s", svc.Key(), s.storageURI)
 }
 
 // KeepSynced syncs every interval until ctx ends, so that informers, which

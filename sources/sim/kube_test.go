@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 
+	"github.com/mltop/mltop/actions/kserve"
 	"github.com/mltop/mltop/sources"
 	"github.com/mltop/mltop/sources/kube"
 	"github.com/mltop/mltop/sources/kube/crdschema"
@@ -660,21 +661,25 @@ func TestKnativeRevisionsAndNamespaces(t *testing.T) {
 	}
 }
 
+// TestPreviousModel: the demo's Knative revisions remember their models as
+// a real cluster's do, so the action pipeline's rollback by model finds the
+// previous one through the same code.
 func TestPreviousModel(t *testing.T) {
 	p := newPlatform(t, Options{Seed: 7})
 	ctx := context.Background()
 	w, _ := p.view()
+	previousModel := kserve.RevisionModel(p.KubeCluster(KubeOptions{}).Dynamic())
 	fraud := w.service("fraud-detector")
-	got, err := p.PreviousModel(ctx, serviceOf(t, p, "fraud-detector"))
+	got, err := previousModel(ctx, serviceOf(t, p, "fraud-detector"))
 	if err != nil || got != fraud.revision(1).storageURI || got == fraud.storageURI {
 		t.Errorf("during the canary: %q, %v; want the stable revision's model", got, err)
 	}
 	classifier := w.service("recommendation-classifier")
-	got, err = p.PreviousModel(ctx, serviceOf(t, p, "recommendation-classifier"))
+	got, err = previousModel(ctx, serviceOf(t, p, "recommendation-classifier"))
 	if err != nil || got != classifier.revision(4).storageURI {
 		t.Errorf("after a completed rollout: %q, %v; want the previous rollout's model", got, err)
 	}
-	if _, err := p.PreviousModel(ctx, serviceOf(t, p, "churn-model")); err == nil {
+	if _, err := previousModel(ctx, serviceOf(t, p, "churn-model")); err == nil {
 		t.Error("a service with one model has a previous one")
 	}
 }
