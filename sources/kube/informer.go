@@ -77,6 +77,16 @@ type Options struct {
 	// KServeNamespace is where KServe's controller runs, whose image tag
 	// is the KServe version; empty: DefaultKServeNamespace.
 	KServeNamespace string
+	// QuietLimit is how long the source may hear nothing from the API
+	// server (no list, no watch event) before a Fetch probes it, since a
+	// quiet namespace is as silent as a hung server; zero:
+	// DefaultQuietLimit. A request that waits for its answer makes Fetch
+	// probe sooner (5 s, or QuietLimit if shorter).
+	QuietLimit time.Duration
+	// Probe asks the API server something cheap and returns its error; it
+	// must end when ctx does. nil: a list of at most one InferenceService
+	// in the first namespace watched (or in all with AllNamespaces).
+	Probe func(ctx context.Context) error
 }
 
 // Source is the Kubernetes source: start it once, then Fetch as often as
@@ -85,6 +95,7 @@ type Source struct {
 	opts     Options
 	streams  []*stream
 	versions *versionProbe
+	live     *liveness
 
 	startOnce sync.Once
 	mu        sync.Mutex
@@ -118,7 +129,23 @@ func New(o Options) (*Source, error) {
 		return nil, err
 	}
 	o.Namespaces = namespaces
-	s := &Source{opts: o, versions: newVersionProbe(o.Typed, o.KServeNamespace, o.Now)}
+	if o.QuietLimit <= 0 {
+		o.QuietLimit = DefaultQuietLimit
+	}
+	// One namespace answers for the server: a hung server or a dead
+	// connection stops every stream alike.
+	probeNamespace := metav1.NamespaceAll
+	if len(namespaces) > 0 {
+		probeNamespace = namespaces[0]
+	}
+	if o.Probe == nil {
+		o.Probe = listOneService(o.Dynamic, probeNamespace)
+	}
+	s := &Source{
+		opts:     o,
+		versions: newVersionProbe(o.Typed, o.KServeNamespace, o.Now),
+		live:     newLiveness(o.Now, o.QuietLimit, o.Probe, resourceInferenceServices, probeNamespace),
+	}
 	for _, ns := range namespaces {
 		s.streams = append(s.streams, s.serviceStream(ns), s.podStream(ns))
 	}
@@ -155,7 +182,7 @@ func watchedNamespaces(in []string, all bool) ([]string, error) {
 }
 
 func (s *Source) serviceStream(ns string) *stream {
-	h := &callHealth{now: s.opts.Now}
+	h := &callHealth{now: s.opts.Now, live: s.live}
 	factory := dynamicinformer.NewFilteredDynamicSharedInformerFactory(observedDynamic{s.opts.Dynamic, h}, 0, ns, nil)
 	inf := factory.ForResource(InferenceServices()).Informer()
 	st := &stream{resource: resourceInferenceServices, namespace: ns, informer: inf, health: h}
@@ -166,7 +193,7 @@ func (s *Source) serviceStream(ns string) *stream {
 }
 
 func (s *Source) podStream(ns string) *stream {
-	h := &callHealth{now: s.opts.Now}
+	h := &callHealth{now: s.opts.Now, live: s.live}
 	// The selector is "the label exists": every component's pods (their OOM
 	// kills and restarts count), and no other pod of the namespace.
 	factory := informers.NewSharedInformerFactoryWithOptions(observedTyped{s.opts.Typed, h}, 0,
@@ -231,9 +258,11 @@ func (s *Source) Stop() {
 }
 
 // Fetch returns the inventory from the informer caches. It fails while the
-// first lists have not arrived (after waiting up to SyncWait) and while a
-// list or watch fails, saying since when, so the status bar shows the data
-// as stale; it succeeds again by itself once the informers recover.
+// first lists have not arrived (after waiting up to SyncWait), while a
+// list or watch fails, and while the API server does not answer a probe
+// made after a silence (QuietLimit), saying since when, so the status bar
+// shows the data as stale; it succeeds again by itself once the informers
+// recover or the server answers.
 func (s *Source) Fetch(ctx context.Context) (sources.Part, error) {
 	s.mu.Lock()
 	started := s.started
@@ -245,6 +274,9 @@ func (s *Source) Fetch(ctx context.Context) (sources.Part, error) {
 		return sources.Part{}, err
 	}
 	if err := s.failure(); err != nil {
+		return sources.Part{}, err
+	}
+	if err := s.live.check(ctx); err != nil {
 		return sources.Part{}, err
 	}
 	inv := s.inventory()

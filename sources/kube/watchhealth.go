@@ -29,6 +29,9 @@ import (
 // stream failing (from the first failure on), a successful one clears it.
 type callHealth struct {
 	now func() time.Time
+	// live hears of every call that succeeds, and tracks the calls in
+	// flight (liveness.go).
+	live *liveness
 
 	mu      sync.Mutex
 	failing bool
@@ -48,6 +51,9 @@ type healthState struct {
 func (h *callHealth) observe(verb string, err error) {
 	if err != nil && errors.Is(err, context.Canceled) {
 		return // the source is stopping; that is no failure of the cluster
+	}
+	if err == nil {
+		h.live.heard()
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -132,6 +138,28 @@ func cause(err error) string {
 
 func clock(t time.Time) string { return t.Format("15:04:05") }
 
+// observeList makes one list call of an informer, tracked and observed.
+func observeList[L any](ctx context.Context, h *callHealth, call func(context.Context) (L, error)) (L, error) {
+	ctx, c := h.live.begin(ctx)
+	defer h.live.finish(c)
+	l, err := call(ctx)
+	h.observe("list", err)
+	return l, err
+}
+
+// watch opens one watch of the informer, tracked and observed; the watch
+// returned hears of each event.
+func (h *callHealth) watch(ctx context.Context, call func(context.Context) (watch.Interface, error)) (watch.Interface, error) {
+	ctx, c := h.live.begin(ctx)
+	w, err := call(ctx)
+	h.observe("watch", err)
+	if err != nil {
+		h.live.finish(c)
+		return nil, err
+	}
+	return h.live.followWatch(c, w), nil
+}
+
 // ---------------------------------------------------------------- observed clients
 //
 // The informer factories receive these wrappers, which report every list and
@@ -162,15 +190,15 @@ func (r observedNamespaceable) Namespace(ns string) dynamic.ResourceInterface {
 }
 
 func (r observedNamespaceable) List(ctx context.Context, opts metav1.ListOptions) (*unstructured.UnstructuredList, error) {
-	l, err := r.NamespaceableResourceInterface.List(ctx, opts)
-	r.health.observe("list", err)
-	return l, err
+	return observeList(ctx, r.health, func(ctx context.Context) (*unstructured.UnstructuredList, error) {
+		return r.NamespaceableResourceInterface.List(ctx, opts)
+	})
 }
 
 func (r observedNamespaceable) Watch(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
-	w, err := r.NamespaceableResourceInterface.Watch(ctx, opts)
-	r.health.observe("watch", err)
-	return w, err
+	return r.health.watch(ctx, func(ctx context.Context) (watch.Interface, error) {
+		return r.NamespaceableResourceInterface.Watch(ctx, opts)
+	})
 }
 
 type observedResource struct {
@@ -179,15 +207,15 @@ type observedResource struct {
 }
 
 func (r observedResource) List(ctx context.Context, opts metav1.ListOptions) (*unstructured.UnstructuredList, error) {
-	l, err := r.ResourceInterface.List(ctx, opts)
-	r.health.observe("list", err)
-	return l, err
+	return observeList(ctx, r.health, func(ctx context.Context) (*unstructured.UnstructuredList, error) {
+		return r.ResourceInterface.List(ctx, opts)
+	})
 }
 
 func (r observedResource) Watch(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
-	w, err := r.ResourceInterface.Watch(ctx, opts)
-	r.health.observe("watch", err)
-	return w, err
+	return r.health.watch(ctx, func(ctx context.Context) (watch.Interface, error) {
+		return r.ResourceInterface.Watch(ctx, opts)
+	})
 }
 
 type observedTyped struct {
@@ -218,13 +246,13 @@ type observedPods struct {
 }
 
 func (p observedPods) List(ctx context.Context, opts metav1.ListOptions) (*corev1.PodList, error) {
-	l, err := p.PodInterface.List(ctx, opts)
-	p.health.observe("list", err)
-	return l, err
+	return observeList(ctx, p.health, func(ctx context.Context) (*corev1.PodList, error) {
+		return p.PodInterface.List(ctx, opts)
+	})
 }
 
 func (p observedPods) Watch(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
-	w, err := p.PodInterface.Watch(ctx, opts)
-	p.health.observe("watch", err)
-	return w, err
+	return p.health.watch(ctx, func(ctx context.Context) (watch.Interface, error) {
+		return p.PodInterface.Watch(ctx, opts)
+	})
 }
