@@ -12,16 +12,11 @@ import (
 // faultsOf lists the failures each source is put through once it has
 // shown its first value, in the order they are injected (refused last).
 //
-// Kubernetes has no timeout case: an API server that accepts connections
-// but never answers leaves the informers' new list or watch waiting (the
-// request carries no client-side deadline; its timeoutSeconds is 5 to 10
-// minutes), no call fails, and the source keeps reporting its cached
-// inventory as ok. Reported to sources/kube; the timeout before the first
-// list is covered by the down cases.
+// For Kubernetes, a hang fails no call: the informers' new watches wait
+// for an answer for minutes. The source notices the request left waiting
+// (5 s), probes the API server within the Fetch timeout, and once healed
+// drops the waiting watches so its informers start afresh.
 func faultsOf(id sources.SourceID) []fault {
-	if id == sources.SourceKube {
-		return []fault{unauthorized, forbidden, serverError, malformed, refused}
-	}
 	return []fault{hang, unauthorized, forbidden, serverError, malformed, refused}
 }
 
@@ -44,6 +39,7 @@ func faultWords(id sources.SourceID, f fault, w *world) []string {
 	words := map[sources.SourceID]map[fault][]string{
 		sources.SourceKube: {
 			refused:      {"API server unreachable", "connection refused"},
+			hang:         {"API server not answering since", "no reply to a probe within"},
 			unauthorized: {"unauthorized", "kubeconfig's credentials"},
 			forbidden:    {"forbidden: you may not", "in ml-prod (RBAC)"},
 			serverError:  {"API server error", "etcdserver: request timed out"},

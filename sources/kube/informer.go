@@ -10,7 +10,9 @@
 // an on-call engineer allowed to read one namespace must be able to watch
 // it (k9s #42, #2201). A lost API server never ends anything: the
 // reflectors retry with backoff, Fetch says since when the cluster is
-// unreachable, and the poller keeps the last good inventory on screen.
+// unreachable, and the poller keeps the last good inventory on screen. A
+// server that stops answering without failing a call is found by a probe
+// after a silence (liveness.go).
 package kube
 
 import (

@@ -281,6 +281,7 @@ func (f *failSwitch) cut() {
 // that the screen shows the cache; once the server is back, Fetch succeeds
 // again by itself and shows what changed meanwhile.
 func TestWatchFailureAndRecovery(t *testing.T) {
+	t.Parallel() // waits on the informers' backoff, not the CPU
 	dyn, typed := newFakes([]*unstructured.Unstructured{loadFixture(t, "knative-canary")})
 	var sw failSwitch
 	sw.install(dyn, dyn.Tracker())

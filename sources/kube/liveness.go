@@ -53,8 +53,8 @@ type liveness struct {
 	mu        sync.Mutex
 	lastHeard time.Time
 	calls     map[*trackedCall]struct{}
-	// unanswered: the last probe got no reply; the next answer drops every
-	// call in flight.
+	// unanswered: the last probe got no reply; the next answer drops the
+	// other calls in flight.
 	unanswered bool
 }
 
@@ -62,9 +62,12 @@ type liveness struct {
 // the list returns or the watch stops.
 type trackedCall struct {
 	started time.Time
-	// open: a watch whose request was answered; it waits for events now,
-	// not for an answer.
-	open bool
+	// cleared: no sign of a hang any more. A watch whose request was
+	// answered waits for events, not for an answer; a request still
+	// waiting when a probe was answered may be a watch behind a proxy that
+	// holds the answer until the first event (client-go's reflector knows
+	// of such proxies), so it makes no further probe.
+	cleared bool
 	// drop ends the call so that its informer starts a new one: it cancels
 	// a request still waiting, or closes an open watch's channel.
 	drop   func()
@@ -81,10 +84,10 @@ func newLiveness(now func() time.Time, quiet time.Duration, probe func(context.C
 
 // listOneService is the default probe: a list of at most one
 // InferenceService where the source watches, which any user allowed to
-// watch there may make (a cluster-scope call such as /version would be
-// just as cheap, but a proxy may route it elsewhere, and it says nothing
-// of what the source reads). Without a resourceVersion the list is served
-// from etcd, as the watches are, not from a cache that could still answer.
+// watch there may make (GET /version would be as cheap, but it says
+// nothing of the resource the source reads). Without a resourceVersion the
+// list is a consistent read, which the API server cannot answer from its
+// cache alone while etcd is stuck.
 func listOneService(client dynamic.Interface, namespace string) func(context.Context) error {
 	return func(ctx context.Context) error {
 		_, err := client.Resource(InferenceServices()).Namespace(namespace).List(ctx, metav1.ListOptions{Limit: 1})
@@ -92,18 +95,23 @@ func listOneService(client dynamic.Interface, namespace string) func(context.Con
 	}
 }
 
-// heard records an answer from the API server. The first one after a probe
-// went unanswered drops every call in flight: each may hang on a dead
-// connection or in a server that will not finish it, and its informer
-// starts a new one (an open watch resumes from its last resourceVersion).
-func (l *liveness) heard() {
+// heard records an answer from the API server, to the call from (nil for
+// a probe). The first one after a probe went unanswered drops every other
+// call in flight: each may hang on a dead connection or in a server that
+// will not finish it, and its informer starts a new one (an open watch
+// resumes from its last resourceVersion). Only a failed probe, evidence of
+// an outage, drops calls: a request that merely waits long may be a watch
+// behind a proxy that holds its answer.
+func (l *liveness) heard(from *trackedCall) {
 	l.mu.Lock()
 	l.lastHeard = l.now()
 	var drops []func()
 	if l.unanswered {
 		l.unanswered = false
 		for c := range l.calls {
-			drops = append(drops, c.drop)
+			if c != from {
+				drops = append(drops, c.drop)
+			}
 		}
 	}
 	l.mu.Unlock()
@@ -136,7 +144,7 @@ func (l *liveness) finish(c *trackedCall) {
 func (l *liveness) followWatch(c *trackedCall, inner watch.Interface) watch.Interface {
 	f := &followedWatch{inner: inner, result: make(chan watch.Event), stop: make(chan struct{})}
 	l.mu.Lock()
-	c.open, c.drop = true, f.Stop
+	c.cleared, c.drop = true, f.Stop
 	l.mu.Unlock()
 	go f.run(l, c)
 	return f
@@ -169,7 +177,7 @@ func (f *followedWatch) run(l *liveness, c *trackedCall) {
 			// that does not decode), so only the others say the server
 			// is there.
 			if ev.Type != watch.Error {
-				l.heard()
+				l.heard(c)
 			}
 			select {
 			case f.result <- ev:
@@ -200,8 +208,8 @@ func (l *liveness) check(ctx context.Context) error {
 	err := l.probe(pctx)
 	switch {
 	case err == nil:
-		l.heard()
-		l.dropStuck()
+		l.heard(nil)
+		l.clearWaiting()
 		return nil
 	case errors.Is(ctx.Err(), context.Canceled):
 		return fmt.Errorf("kube: %w", ctx.Err()) // the caller left; the server may be fine
@@ -231,7 +239,7 @@ func (l *liveness) suspectLocked(now time.Time) bool {
 		return false
 	}
 	for c := range l.calls {
-		if !c.open && now.Sub(c.started) >= l.stuck {
+		if !c.cleared && now.Sub(c.started) >= l.stuck {
 			return true
 		}
 	}
@@ -244,22 +252,13 @@ func (l *liveness) markUnanswered() {
 	l.mu.Unlock()
 }
 
-// dropStuck drops the requests that have waited longer than the quiet
-// limit while a new one is answered at once: they were lost (a connection
-// that died under them, a hang healed before any probe saw it) and would
-// wait for client-go's timeout, minutes, with their informer frozen.
-func (l *liveness) dropStuck() {
+// clearWaiting clears the requests waiting when a probe was answered: the
+// server answers, so they make no further probe before the quiet limit.
+func (l *liveness) clearWaiting() {
 	l.mu.Lock()
-	now := l.now()
-	var drops []func()
+	defer l.mu.Unlock()
 	for c := range l.calls {
-		if !c.open && now.Sub(c.started) >= l.quiet {
-			drops = append(drops, c.drop)
-		}
-	}
-	l.mu.Unlock()
-	for _, drop := range drops {
-		drop()
+		c.cleared = true
 	}
 }
 

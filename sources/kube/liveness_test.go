@@ -59,6 +59,7 @@ func (p *testProbe) probe(ctx context.Context) error {
 // into an error within the Fetch's own timeout, and the next answer clears
 // it.
 func TestSilenceIsProbed(t *testing.T) {
+	t.Parallel() // waits on the informers' backoff, not the CPU
 	clk := newTestClock()
 	dyn, typed := newFakes([]*unstructured.Unstructured{loadFixture(t, "knative-canary")})
 	var p testProbe
@@ -193,49 +194,55 @@ func TestProbeFailuresAreExplained(t *testing.T) {
 }
 
 // A request that waits for its answer makes Fetch probe before the quiet
-// limit; an open watch waiting for events does not. A request still
-// waiting past the quiet limit while the probe is answered at once was
-// lost, and is dropped so its informer sends a new one.
-func TestStuckRequestIsProbedEarly(t *testing.T) {
+// limit; an open watch waiting for events does not. Once a probe was
+// answered, a request still waiting is no sign of trouble (a proxy may hold
+// a watch's answer until its first event): it is neither dropped nor
+// probed about again before the quiet limit.
+func TestWaitingRequestIsProbedEarly(t *testing.T) {
 	clk := newTestClock()
 	var p testProbe
 	l := newLiveness(clk.Now, 30*time.Second, p.probe, resourceInferenceServices, "ml-prod")
+	probes := func(want int32, when string) {
+		t.Helper()
+		if err := l.check(context.Background()); err != nil {
+			t.Fatalf("%s: %v", when, err)
+		}
+		if n := p.calls.Load(); n != want {
+			t.Fatalf("%s: %d probes, want %d", when, n, want)
+		}
+	}
 	_, watching := l.begin(context.Background())
 	fw := l.followWatch(watching, watch.NewFake())
 	defer fw.Stop()
 	clk.Advance(6 * time.Second)
-	if err := l.check(context.Background()); err != nil || p.calls.Load() != 0 {
-		t.Fatalf("an open watch, 6 s: err %v, %d probes", err, p.calls.Load())
-	}
+	probes(0, "an open watch, 6 s")
 
 	waitingCtx, waiting := l.begin(context.Background())
 	defer l.finish(waiting)
 	clk.Advance(4 * time.Second)
-	if err := l.check(context.Background()); err != nil || p.calls.Load() != 0 {
-		t.Fatalf("a request waiting 4 s: err %v, %d probes", err, p.calls.Load())
-	}
+	probes(0, "a request waiting 4 s")
 	clk.Advance(2 * time.Second)
-	if err := l.check(context.Background()); err != nil || p.calls.Load() != 1 {
-		t.Fatalf("a request waiting 6 s: err %v, %d probes", err, p.calls.Load())
-	}
-	if waitingCtx.Err() != nil {
-		t.Fatal("a request waiting 6 s was dropped")
-	}
+	probes(1, "a request waiting 6 s")
 	clk.Advance(25 * time.Second)
-	if err := l.check(context.Background()); err != nil || p.calls.Load() != 2 {
-		t.Fatalf("a request waiting 31 s: err %v, %d probes", err, p.calls.Load())
-	}
-	if waitingCtx.Err() == nil {
-		t.Error("a request waiting 31 s while the probe is answered was kept")
+	probes(1, "the same request 25 s after an answered probe")
+	clk.Advance(6 * time.Second)
+	probes(2, "31 s after the answered probe")
+	if waitingCtx.Err() != nil {
+		t.Error("a waiting request was dropped while the server answered")
 	}
 	select {
 	case <-fw.(*followedWatch).stop:
-		t.Error("the open watch was dropped with the lost request")
+		t.Error("an open watch was dropped while the server answered")
 	default:
 	}
+
+	_, later := l.begin(context.Background())
+	defer l.finish(later)
+	clk.Advance(6 * time.Second)
+	probes(3, "a new request waiting 6 s")
 }
 
-// Once a probe went unanswered, the next answer drops every call in
+// Once a probe went unanswered, the next answer drops every other call in
 // flight: the requests waiting and the open watches, whose connections
 // may be dead. A dropped watch ends as a watch closed by the server does.
 func TestRecoveryDropsTheCallsOfTheSilence(t *testing.T) {
@@ -263,12 +270,15 @@ func TestRecoveryDropsTheCallsOfTheSilence(t *testing.T) {
 		t.Fatal("a call was dropped before the server answered")
 	}
 
-	p.hang.Store(false)
-	if err := l.check(context.Background()); err != nil {
-		t.Fatalf("recovered: %v", err)
-	}
+	// The server answers a new call: the others are dropped, not it.
+	answeredCtx, answered := l.begin(context.Background())
+	defer l.finish(answered)
+	l.heard(answered)
 	if waitingCtx.Err() == nil {
 		t.Error("the request sent during the silence was not dropped")
+	}
+	if answeredCtx.Err() != nil {
+		t.Error("the call that was answered was dropped")
 	}
 	select {
 	case ev, open := <-fw.ResultChan():
@@ -317,5 +327,90 @@ func TestFollowedWatchPassesEvents(t *testing.T) {
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		return len(l.calls) == 0, fmt.Sprintf("%d calls tracked", len(l.calls))
+	})
+}
+
+// stallSwitch makes the API server's watches of InferenceServices go
+// silent while it is on: a watch is answered but never sends an event, as
+// over a connection that died without closing. Turning it on breaks the
+// open watches, so the informer meets the silence on its next one.
+type stallSwitch struct {
+	on     atomic.Bool
+	opened atomic.Int32 // watches served by the tracker, counted once registered
+	silent atomic.Int32
+	mu     sync.Mutex
+	open   []*breakableWatch
+}
+
+func (sw *stallSwitch) install(dyn interface {
+	PrependWatchReactor(resource string, fn k8stesting.WatchReactionFunc)
+}, tracker k8stesting.ObjectTracker) {
+	dyn.PrependWatchReactor(resourceInferenceServices, func(a k8stesting.Action) (bool, watch.Interface, error) {
+		if sw.on.Load() {
+			sw.silent.Add(1)
+			return true, watch.NewFake(), nil
+		}
+		inner, err := tracker.Watch(a.GetResource(), a.GetNamespace())
+		if err != nil {
+			return true, nil, err
+		}
+		w := newBreakableWatch(inner)
+		sw.mu.Lock()
+		sw.open = append(sw.open, w)
+		sw.mu.Unlock()
+		sw.opened.Add(1)
+		return true, w, nil
+	})
+}
+
+func (sw *stallSwitch) stall() {
+	sw.on.Store(true)
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	for _, w := range sw.open {
+		w.Stop()
+	}
+	sw.open = nil
+}
+
+// A watch that went silent with the server is replaced once the server
+// answers again: changes made after the recovery reach Fetch, instead of
+// waiting minutes for client-go's watch timeout.
+func TestSilentWatchIsReplacedOnRecovery(t *testing.T) {
+	t.Parallel() // waits on the informers' backoff, not the CPU
+	clk := newTestClock()
+	dyn, typed := newFakes([]*unstructured.Unstructured{loadFixture(t, "knative-canary")})
+	var sw stallSwitch
+	sw.install(dyn, dyn.Tracker())
+	var p testProbe
+	s := startSource(t, Options{Dynamic: dyn, Typed: typed, Namespaces: []string{"ml-prod"},
+		Now: clk.Now, SyncWait: 10 * time.Second, QuietLimit: 30 * time.Second, Probe: p.probe})
+	fetchOK(t, s)
+	count := func(what string, n *atomic.Int32, want int32) {
+		t.Helper()
+		eventually(t, what, func() (bool, string) { return n.Load() >= want, fmt.Sprint(n.Load()) })
+	}
+	count("the first watch", &sw.opened, 1)
+
+	sw.stall()
+	count("a silent watch", &sw.silent, 1)
+	p.hang.Store(true)
+	clk.Advance(31 * time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if _, err := s.Fetch(ctx); err == nil || !strings.Contains(err.Error(), "no reply to a probe") {
+		t.Fatalf("silent server: %v", err)
+	}
+
+	sw.on.Store(false)
+	p.hang.Store(false)
+	fetchOK(t, s)
+	count("a new watch after the recovery", &sw.opened, 2)
+	if err := dyn.Tracker().Add(loadFixture(t, "failed-load")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the service created after the recovery", func() (bool, string) {
+		_, ok := findService(fetchOK(t, s), "sentiment")
+		return ok, "not yet"
 	})
 }

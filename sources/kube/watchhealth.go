@@ -29,8 +29,8 @@ import (
 // stream failing (from the first failure on), a successful one clears it.
 type callHealth struct {
 	now func() time.Time
-	// live hears of every call that succeeds, and tracks the calls in
-	// flight (liveness.go).
+	// live tracks the calls in flight and hears of each that succeeds
+	// (liveness.go).
 	live *liveness
 
 	mu      sync.Mutex
@@ -51,9 +51,6 @@ type healthState struct {
 func (h *callHealth) observe(verb string, err error) {
 	if err != nil && errors.Is(err, context.Canceled) {
 		return // the source is stopping; that is no failure of the cluster
-	}
-	if err == nil {
-		h.live.heard()
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -143,6 +140,9 @@ func observeList[L any](ctx context.Context, h *callHealth, call func(context.Co
 	ctx, c := h.live.begin(ctx)
 	defer h.live.finish(c)
 	l, err := call(ctx)
+	if err == nil {
+		h.live.heard(c)
+	}
 	h.observe("list", err)
 	return l, err
 }
@@ -152,6 +152,9 @@ func observeList[L any](ctx context.Context, h *callHealth, call func(context.Co
 func (h *callHealth) watch(ctx context.Context, call func(context.Context) (watch.Interface, error)) (watch.Interface, error) {
 	ctx, c := h.live.begin(ctx)
 	w, err := call(ctx)
+	if err == nil {
+		h.live.heard(c) // a recovery drops the other calls, not this answered one
+	}
 	h.observe("watch", err)
 	if err != nil {
 		h.live.finish(c)
