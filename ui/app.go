@@ -222,7 +222,7 @@ func (m *Model) recompute() {
 			m.snap.Namespaces = []string{m.opts.Namespace}
 		}
 	}
-	m.verdicts = inCanary(m.tracker.Verdicts(), m.snap)
+	m.verdicts = m.tracker.Verdicts()
 	if m.opts.Verdicts != nil {
 		m.opts.Verdicts.Publish(m.verdicts)
 	}
@@ -236,17 +236,4 @@ func (m *Model) recompute() {
 		m.notice = notice{}
 	}
 	m.refilter()
-}
-
-// inCanary keeps the verdicts of services the cluster shows in canary now.
-// The tracker learns that a canary ended only with the next Prometheus
-// update; the watch says so first, and a rolled-back canary must not keep
-// its ROLLBACK on screen until then.
-func inCanary(verdicts map[sources.ServiceKey]canary.Verdict, s sources.Snapshot) map[sources.ServiceKey]canary.Verdict {
-	for k := range verdicts {
-		if _, ok := s.Canary(k); !ok {
-			delete(verdicts, k)
-		}
-	}
-	return verdicts
 }

@@ -98,6 +98,7 @@ func (t *Tracker) Apply(u sources.Update) bool {
 	case sources.SourceKube:
 		if u.Part.Inventory != nil {
 			t.services = slices.Clone(u.Part.Inventory.Services)
+			t.dropEnded()
 		}
 	case sources.SourceProm:
 		switch {
@@ -138,12 +139,30 @@ func (t *Tracker) Observe(at time.Time, services []sources.Service, m sources.Me
 		}
 		a.observe(at, svc, m, reading)
 	}
+	t.dropEndedExcept(inCanary)
+	return true
+}
+
+// dropEnded forgets the analyses of services the cluster no longer shows in
+// canary. The watch learns that a canary ended (a rollback, a promotion)
+// before the next Prometheus reading does, and an ended canary's verdict
+// must not stay on screen until then.
+func (t *Tracker) dropEnded() {
+	inCanary := make(map[sources.ServiceKey]bool, len(t.services))
+	for _, svc := range t.services {
+		if svc.InCanary() {
+			inCanary[svc.Key()] = true
+		}
+	}
+	t.dropEndedExcept(inCanary)
+}
+
+func (t *Tracker) dropEndedExcept(inCanary map[sources.ServiceKey]bool) {
 	for key := range t.analyses {
 		if !inCanary[key] {
 			delete(t.analyses, key)
 		}
 	}
-	return true
 }
 
 // Verdicts returns the current verdict of every canary that has had at

@@ -593,3 +593,38 @@ func cloneBuckets(m map[float64]float64) map[float64]float64 {
 	}
 	return out
 }
+
+// TestTrackerForgetsAnEndedCanaryOnTheWatch: the cluster's watch says a
+// canary was rolled back before the next Prometheus reading does; its
+// verdict goes at once rather than lingering for a refresh.
+func TestTrackerForgetsAnEndedCanaryOnTheWatch(t *testing.T) {
+	tr, err := NewTracker(TrackerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newCounterWorld()
+	for range 60 {
+		w.steady(1)
+	}
+	at := time.Date(2026, 3, 4, 9, 0, 0, 0, time.UTC)
+	kube := func(seq uint64, svc sources.Service) sources.Update {
+		inv := sources.Inventory{Services: []sources.Service{svc}}
+		return sources.Update{Status: sources.SourceStatus{ID: sources.SourceKube, Seq: seq}, Part: sources.Part{Inventory: &inv}}
+	}
+	tr.Apply(kube(1, fraudService(10)))
+	for seq := uint64(1); seq <= 2; seq++ {
+		w.steady(1)
+		m := w.metrics()
+		tr.Apply(sources.Update{Status: sources.SourceStatus{ID: sources.SourceProm, Seq: seq, FetchedAt: at.Add(time.Duration(seq) * time.Minute)},
+			Part: sources.Part{Metrics: &m}})
+	}
+	if _, ok := tr.Verdict(fraudKey); !ok {
+		t.Fatal("no verdict while the canary runs")
+	}
+	rolledBack := fraudService(10)
+	rolledBack.CanaryPercent = 0
+	tr.Apply(kube(2, rolledBack))
+	if v, ok := tr.Verdict(fraudKey); ok {
+		t.Errorf("the rolled-back canary still has a verdict: %+v", v.Decision)
+	}
+}
