@@ -83,13 +83,7 @@ func Load(opts LoadOptions) (Config, error) {
 	cfg.prov = prov
 
 	var problems Problems
-	path, explicitBy := opts.Path, "--"+FlagConfig
-	if path == "" {
-		path, explicitBy = strings.TrimSpace(env(EnvConfig)), EnvConfig
-	}
-	if path == "" {
-		path, explicitBy = Path(env), ""
-	}
+	path, explicitBy := FilePath(opts.Path, env)
 	prov.file = path
 	if path != "" {
 		data, problem, found := readConfigFile(path, explicitBy)
@@ -109,6 +103,21 @@ func Load(opts LoadOptions) (Config, error) {
 
 	problems = append(problems, cfg.problems()...)
 	return cfg, problems.sorted().err()
+}
+
+// FilePath is the config file the commands read: the --config flag's
+// value, then MLTOP_CONFIG, then the XDG default. explicitBy names the flag
+// or variable that chose it, or is empty for the default (which may be
+// missing without error).
+func FilePath(flag string, env func(string) string) (path, explicitBy string) {
+	env = orEmpty(env)
+	if flag != "" {
+		return flag, "--" + FlagConfig
+	}
+	if p := strings.TrimSpace(env(EnvConfig)); p != "" {
+		return p, EnvConfig
+	}
+	return Path(env), ""
 }
 
 // readConfigFile reads the file at path. A missing file is only a problem

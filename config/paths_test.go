@@ -59,3 +59,17 @@ func TestSourceRefresh(t *testing.T) {
 		t.Errorf("mlflow = %v, want its own 30s", got)
 	}
 }
+
+func TestFilePathOrder(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	e := env(map[string]string{"MLTOP_CONFIG": "/etc/mltop.yaml", "XDG_CONFIG_HOME": "/x"})
+	if p, by := FilePath("/flag.yaml", e); p != "/flag.yaml" || by != "--config" {
+		t.Errorf("flag: %q %q", p, by)
+	}
+	if p, by := FilePath("", e); p != "/etc/mltop.yaml" || by != "MLTOP_CONFIG" {
+		t.Errorf("env: %q %q", p, by)
+	}
+	if p, by := FilePath("", env(map[string]string{"XDG_CONFIG_HOME": "/x"})); p != "/x/mltop/config.yaml" || by != "" {
+		t.Errorf("default: %q %q", p, by)
+	}
+}

@@ -76,14 +76,8 @@ func newConfigCommand(a *app) *cobra.Command {
 	return cmd
 }
 
-// configFilePath is the file the commands read: --config, then MLTOP_CONFIG,
-// then the XDG default.
+// configFilePath is the file the commands read (see config.FilePath).
 func (a *app) configFilePath() string {
-	if a.g.configPath != "" {
-		return a.g.configPath
-	}
-	if p := a.env("MLTOP_CONFIG"); p != "" {
-		return p
-	}
-	return config.Path(a.env)
+	path, _ := config.FilePath(a.g.configPath, a.env)
+	return path
 }
